@@ -1,0 +1,263 @@
+//! The state a run's effects share with the engine while the run is live:
+//! the replay cursor, the command outbox, delivered resolutions and the
+//! wakers of effects waiting on them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::task::Waker;
+use std::thread::ThreadId;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{ActivityError, CommandDescription, ReplayDriftError, RunFailure};
+use crate::event::{CommandKind, Event, HistoryEvent};
+use crate::ids::{RunId, Seq, SiteId, SiteInfo};
+use crate::journal::NewActivityTask;
+use crate::payload::Payload;
+
+/// An answer to a command, delivered by the engine.
+#[derive(Debug, Clone)]
+pub(crate) struct Resolution {
+    /// Seq of the resolution event (for error reports).
+    pub(crate) event_seq: Seq,
+    pub(crate) kind: ResolutionKind,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ResolutionKind {
+    Activity(Result<Payload, ActivityError>),
+    TimerFired,
+    Signal(Option<Payload>),
+}
+
+/// A command issued and not yet resolved; the engine re-arms these after a
+/// replay.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum OpenCommand {
+    Activity,
+    Timer { fire_at: DateTime<Utc> },
+    Signal { name: String, timeout_at: Option<DateTime<Utc>> },
+}
+
+/// Where an effect was called, for humans.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum CallSite {
+    Static(SiteInfo),
+    Caller(&'static std::panic::Location<'static>),
+}
+
+impl CallSite {
+    pub(crate) fn id(self) -> SiteId {
+        match self {
+            CallSite::Static(s) => s.id,
+            CallSite::Caller(_) => SiteId::UNSITED,
+        }
+    }
+
+    pub(crate) fn describe(self) -> String {
+        match self {
+            CallSite::Static(s) => format!("`{}` at {}", s.label, s.location()),
+            CallSite::Caller(l) => format!("{}:{}:{}", l.file(), l.line(), l.column()),
+        }
+    }
+}
+
+/// The outcome of issuing a command.
+pub(crate) enum Issued {
+    /// Replayed from history: the recorded command event.
+    Replayed(Seq, Event),
+    /// New: appended to the outbox.
+    Live(Seq),
+}
+
+pub(crate) struct RunCore {
+    pub(crate) run: RunId,
+    pub(crate) workflow: &'static str,
+    pub(crate) sites: &'static [SiteInfo],
+    pub(crate) history: Arc<[HistoryEvent]>,
+    /// Next history index to consume (0 is `RunStarted`).
+    pub(crate) cursor: usize,
+    pub(crate) next_seq: Seq,
+    pub(crate) outbox: Vec<HistoryEvent>,
+    pub(crate) new_tasks: Vec<NewActivityTask>,
+    pub(crate) now: DateTime<Utc>,
+    /// The thread inside the engine's poll of this run, if any.
+    pub(crate) poller: Option<ThreadId>,
+    pub(crate) in_side_effect: bool,
+    pub(crate) fatal: Option<RunFailure>,
+    resolutions: HashMap<Seq, Resolution>,
+    wakers: HashMap<Seq, Waker>,
+    abandoned: HashSet<Seq>,
+    pub(crate) open: BTreeMap<Seq, OpenCommand>,
+}
+
+impl RunCore {
+    pub(crate) fn new(
+        run: RunId,
+        workflow: &'static str,
+        sites: &'static [SiteInfo],
+        history: Arc<[HistoryEvent]>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let next_seq = history.last().map_or(1, |e| e.seq + 1);
+        Self {
+            run,
+            workflow,
+            sites,
+            history,
+            cursor: 1,
+            next_seq,
+            outbox: Vec::new(),
+            new_tasks: Vec::new(),
+            now,
+            poller: None,
+            in_side_effect: false,
+            fatal: None,
+            resolutions: HashMap::new(),
+            wakers: HashMap::new(),
+            abandoned: HashSet::new(),
+            open: BTreeMap::new(),
+        }
+    }
+
+    pub(crate) fn is_replaying(&self) -> bool {
+        self.cursor < self.history.len()
+    }
+
+    /// Checks that an effect may run now; records a fatal failure if not.
+    pub(crate) fn enter(&mut self) -> bool {
+        if self.fatal.is_some() {
+            return false;
+        }
+        if self.poller != Some(std::thread::current().id()) {
+            self.fatal = Some(RunFailure::SuspendLeak {
+                detail: format!(
+                    "an effect of run {} was polled outside the engine's poll of the run (from another thread or executor); \
+                     workflow code must only await Continuum effects, directly or through deterministic combinators",
+                    self.run
+                ),
+            });
+            return false;
+        }
+        if self.in_side_effect {
+            self.fatal = Some(RunFailure::SuspendLeak {
+                detail: format!(
+                    "run {}: an effect was used inside a `side_effect` closure, which must be plain code",
+                    self.run
+                ),
+            });
+            return false;
+        }
+        true
+    }
+
+    fn describe_recorded(&self, kind: CommandKind, name: &str, site: SiteId) -> CommandDescription {
+        let location = self.sites.iter().find(|s| s.id == site).map(|s| format!("`{}` at {}", s.label, s.location()));
+        CommandDescription { kind, name: name.to_owned(), site, location }
+    }
+
+    pub(crate) fn drift(
+        &self,
+        seq: Seq,
+        expected: Option<CommandDescription>,
+        found: Option<CommandDescription>,
+    ) -> RunFailure {
+        RunFailure::Drift {
+            drift: Box::new(ReplayDriftError {
+                run: self.run,
+                workflow: self.workflow.to_owned(),
+                seq,
+                expected,
+                found,
+            }),
+        }
+    }
+
+    /// Describes what the history holds at the cursor, if it is a command.
+    pub(crate) fn expected_at_cursor(&self) -> Option<(Seq, CommandDescription)> {
+        let ev = self.history.get(self.cursor)?;
+        let id = ev.event.command()?;
+        Some((ev.seq, self.describe_recorded(id.kind, id.name, id.site)))
+    }
+
+    /// Issues a command: matched against the history while replaying,
+    /// appended to the outbox once past its end.
+    pub(crate) fn issue(
+        &mut self,
+        kind: CommandKind,
+        name: &str,
+        at: CallSite,
+        build: impl FnOnce(&Self) -> Event,
+    ) -> Option<Issued> {
+        let site = at.id();
+        if let Some(recorded) = self.history.get(self.cursor) {
+            let found = || CommandDescription { kind, name: name.to_owned(), site, location: Some(at.describe()) };
+            let seq = recorded.seq;
+            let Some(id) = recorded.event.command() else {
+                self.fatal = Some(self.drift(seq, None, Some(found())));
+                return None;
+            };
+            let same_site = id.site == site || id.site.is_unsited() || site.is_unsited();
+            if id.kind != kind || id.name != name || !same_site {
+                let expected = self.describe_recorded(id.kind, id.name, id.site);
+                self.fatal = Some(self.drift(seq, Some(expected), Some(found())));
+                return None;
+            }
+            let event = recorded.event.clone();
+            self.cursor += 1;
+            return Some(Issued::Replayed(seq, event));
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        let event = build(self);
+        self.outbox.push(HistoryEvent { seq, at: self.now, event });
+        Some(Issued::Live(seq))
+    }
+
+    /// Appends a resolution event (live) and makes it visible to its effect.
+    pub(crate) fn push_event(&mut self, event: Event) -> Seq {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.outbox.push(HistoryEvent { seq, at: self.now, event });
+        seq
+    }
+
+    pub(crate) fn deliver(&mut self, command: Seq, resolution: Resolution) {
+        self.open.remove(&command);
+        if self.abandoned.remove(&command) {
+            return;
+        }
+        self.resolutions.insert(command, resolution);
+        if let Some(w) = self.wakers.remove(&command) {
+            w.wake();
+        }
+    }
+
+    pub(crate) fn take_resolution(&mut self, command: Seq, waker: &Waker) -> Option<Resolution> {
+        if let Some(r) = self.resolutions.remove(&command) {
+            self.wakers.remove(&command);
+            return Some(r);
+        }
+        match self.wakers.get_mut(&command) {
+            Some(w) if w.will_wake(waker) => {}
+            Some(w) => w.clone_from(waker),
+            None => {
+                self.wakers.insert(command, waker.clone());
+            }
+        }
+        None
+    }
+
+    /// An issued effect was dropped before its resolution was taken.
+    pub(crate) fn abandon(&mut self, command: Seq) {
+        self.wakers.remove(&command);
+        if self.resolutions.remove(&command).is_none() && self.open.contains_key(&command) {
+            self.abandoned.insert(command);
+        }
+    }
+
+    /// Whether any live effect is waiting for a resolution.
+    pub(crate) fn has_waiters(&self) -> bool {
+        !self.wakers.is_empty()
+    }
+}

@@ -1,0 +1,288 @@
+//! What workflow code sees: [`WorkflowContext`] and its effects.
+//!
+//! Every effect is journaled. While a run replays, an effect returns what
+//! the history recorded instead of acting again; past the history's end it
+//! acts and records. Effects suspend by returning `Poll::Pending` to the
+//! engine — there is nothing to catch — and the engine fails the run with
+//! [`RunFailure::SuspendLeak`] if workflow code awaits anything else, or
+//! polls an effect outside the engine's own poll.
+
+pub(crate) mod core;
+mod effects;
+
+use std::panic::Location;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use self::core::{CallSite, Issued, RunCore};
+pub use self::effects::{ActivityCall, SignalWait, Sleep};
+use crate::error::RunFailure;
+use crate::event::{CommandKind, Event, ValueKind};
+use crate::ids::{RunId, SiteInfo};
+use crate::payload::Payload;
+use crate::workflow::Activity;
+
+/// Marker unwound through workflow code when the engine must stop a run's
+/// poll (the failure is already recorded in the run's state).
+pub(crate) struct EngineAbort;
+
+/// The handle through which a workflow performs effects.
+///
+/// Passed by reference to every `#[workflow]` function. Use only its
+/// methods for anything that reads the outside world; see the
+/// determinism guide.
+pub struct WorkflowContext {
+    pub(crate) core: Arc<Mutex<RunCore>>,
+    run: RunId,
+    workflow: &'static str,
+}
+
+impl std::fmt::Debug for WorkflowContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkflowContext").field("run", &self.run).field("workflow", &self.workflow).finish()
+    }
+}
+
+/// An effect call site fixed by `#[workflow]`; returned by
+/// [`WorkflowContext::__at`]. Has the same effect methods as the context.
+#[doc(hidden)]
+#[derive(Clone, Copy)]
+pub struct Sited<'a> {
+    ctx: &'a WorkflowContext,
+    at: CallSite,
+}
+
+impl WorkflowContext {
+    pub(crate) fn new(core: Arc<Mutex<RunCore>>, run: RunId, workflow: &'static str) -> Self {
+        Self { core, run, workflow }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, RunCore> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// This run's id.
+    pub fn run_id(&self) -> RunId {
+        self.run
+    }
+
+    /// The workflow's registered name.
+    pub fn workflow_name(&self) -> &'static str {
+        self.workflow
+    }
+
+    /// True while the run is re-executing recorded history (after a crash
+    /// or an eviction). Log lines guarded by `!ctx.is_replaying()` appear
+    /// once per run, not once per replay.
+    pub fn is_replaying(&self) -> bool {
+        self.lock().is_replaying()
+    }
+
+    /// Used by `#[workflow]`: binds the next effect to a static call site.
+    #[doc(hidden)]
+    pub fn __at(&self, site: SiteInfo) -> Sited<'_> {
+        Sited { ctx: self, at: CallSite::Static(site) }
+    }
+
+    #[track_caller]
+    fn here(&self) -> Sited<'_> {
+        Sited { ctx: self, at: CallSite::Caller(Location::caller()) }
+    }
+
+    /// Schedules activity `A` and waits for its result. Retries follow the
+    /// activity's policy (override per call with
+    /// [`ActivityCall::retry`]/[`ActivityCall::timeout`]); a failure after
+    /// the last attempt arrives as `Err`, not as a crash.
+    #[track_caller]
+    pub fn activity<A: Activity>(&self, activity: A, input: A::Input) -> ActivityCall<'_, A> {
+        self.here().activity(activity, input)
+    }
+
+    /// A durable timer: completes after `duration`, even across restarts.
+    #[track_caller]
+    pub fn sleep(&self, duration: Duration) -> Sleep<'_> {
+        self.here().sleep(duration)
+    }
+
+    /// Waits for the next signal named `name` from the run's durable
+    /// mailbox. Signals that arrived earlier wait for their await; signals
+    /// of one name are consumed in arrival order.
+    #[track_caller]
+    pub fn signal<T: DeserializeOwned>(&self, name: &str) -> SignalWait<'_, T> {
+        self.here().signal(name)
+    }
+
+    /// The current time, recorded once and replayed after.
+    #[track_caller]
+    pub fn now(&self) -> DateTime<Utc> {
+        self.here().now()
+    }
+
+    /// Today's date (UTC), recorded once and replayed after.
+    #[track_caller]
+    pub fn today(&self) -> NaiveDate {
+        self.here().today()
+    }
+
+    /// A random v4 UUID, recorded once and replayed after.
+    #[track_caller]
+    pub fn uuid4(&self) -> Uuid {
+        self.here().uuid4()
+    }
+
+    /// A random `f64` in `[0, 1)`, recorded once and replayed after.
+    #[track_caller]
+    pub fn random(&self) -> f64 {
+        self.here().random()
+    }
+
+    /// A random `u64`, recorded once and replayed after.
+    #[track_caller]
+    pub fn random_u64(&self) -> u64 {
+        self.here().random_u64()
+    }
+
+    /// Runs `f` once and records its value; replay returns the recorded
+    /// value without calling `f`. For short, non-failing reads of the
+    /// outside world; anything that can fail or take time belongs in an
+    /// activity.
+    #[track_caller]
+    pub fn side_effect<T: Serialize + DeserializeOwned>(&self, f: impl FnOnce() -> T) -> T {
+        self.here().side_effect(f)
+    }
+}
+
+/// Stops the current poll: the failure is already recorded.
+fn abort() -> ! {
+    std::panic::resume_unwind(Box::new(EngineAbort))
+}
+
+impl<'a> Sited<'a> {
+    /// See [`WorkflowContext::activity`].
+    pub fn activity<A: Activity>(self, _activity: A, input: A::Input) -> ActivityCall<'a, A> {
+        ActivityCall::new(self.ctx, self.at, input)
+    }
+
+    /// See [`WorkflowContext::sleep`].
+    pub fn sleep(self, duration: Duration) -> Sleep<'a> {
+        Sleep::new(self.ctx, self.at, duration)
+    }
+
+    /// See [`WorkflowContext::signal`].
+    pub fn signal<T: DeserializeOwned>(self, name: &str) -> SignalWait<'a, T> {
+        SignalWait::new(self.ctx, self.at, name)
+    }
+
+    /// See [`WorkflowContext::now`].
+    pub fn now(self) -> DateTime<Utc> {
+        self.record(ValueKind::Now, |core| core.now)
+    }
+
+    /// See [`WorkflowContext::today`].
+    pub fn today(self) -> NaiveDate {
+        self.now().date_naive()
+    }
+
+    /// See [`WorkflowContext::uuid4`].
+    pub fn uuid4(self) -> Uuid {
+        self.record(ValueKind::Uuid, |_| Uuid::new_v4())
+    }
+
+    /// See [`WorkflowContext::random`].
+    pub fn random(self) -> f64 {
+        self.record(ValueKind::Random, |_| rand::random::<f64>())
+    }
+
+    /// See [`WorkflowContext::random_u64`].
+    pub fn random_u64(self) -> u64 {
+        self.record(ValueKind::Random, |_| rand::random::<u64>())
+    }
+
+    /// See [`WorkflowContext::side_effect`].
+    pub fn side_effect<T: Serialize + DeserializeOwned>(self, f: impl FnOnce() -> T) -> T {
+        {
+            let mut core = self.ctx.lock();
+            if !core.enter() {
+                drop(core);
+                abort();
+            }
+            if !core.is_replaying() {
+                core.in_side_effect = true;
+            }
+        }
+        // The closure runs without the lock so it may read the context's
+        // plain accessors; effects inside it are refused by `enter`.
+        let mut produced = None;
+        let replaying = self.ctx.lock().is_replaying();
+        if !replaying {
+            let value = f();
+            self.ctx.lock().in_side_effect = false;
+            produced = Some(value);
+        }
+        self.record(ValueKind::SideEffect, move |_| produced.take().unwrap_or_else(|| unreachable_value()))
+    }
+
+    fn record<T: Serialize + DeserializeOwned>(self, kind: ValueKind, produce: impl FnOnce(&RunCore) -> T) -> T {
+        let mut core = self.ctx.lock();
+        if !core.enter() {
+            drop(core);
+            abort();
+        }
+        let mut live_value = None;
+        let mut encode_error = None;
+        let issued = core.issue(CommandKind::Value, kind.as_str(), self.at, |core| {
+            let value = produce(core);
+            let payload = match Payload::encode(&value) {
+                Ok(p) => p,
+                Err(e) => {
+                    encode_error = Some(e);
+                    Payload::unit()
+                }
+            };
+            live_value = Some(value);
+            Event::ValueRecorded { site: self.at.id(), kind, value: payload }
+        });
+        let Some(issued) = issued else {
+            drop(core);
+            abort();
+        };
+        if let Some(error) = encode_error {
+            core.fatal =
+                Some(RunFailure::Error { message: format!("{} value could not be recorded: {error}", kind.as_str()) });
+            drop(core);
+            abort();
+        }
+        match issued {
+            Issued::Live(_) => match live_value {
+                Some(v) => v,
+                None => {
+                    drop(core);
+                    abort()
+                }
+            },
+            Issued::Replayed(seq, Event::ValueRecorded { value, .. }) => match value.decode::<T>() {
+                Ok(v) => v,
+                Err(error) => {
+                    core.fatal = Some(RunFailure::HistoryDecode { run: core.run, seq, error });
+                    drop(core);
+                    abort();
+                }
+            },
+            Issued::Replayed(..) => {
+                drop(core);
+                abort()
+            }
+        }
+    }
+}
+
+/// `side_effect` records only live values; replay never calls the
+/// producer, so this is never reached.
+fn unreachable_value<T>() -> T {
+    abort()
+}

@@ -1,0 +1,280 @@
+//! One live run: its future kept in memory between wakes, and the replay
+//! that rebuilds it from history after a crash or an eviction.
+
+use std::collections::VecDeque;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll, Wake, Waker};
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+
+use crate::context::core::{Resolution, ResolutionKind, RunCore};
+use crate::context::{EngineAbort, WorkflowContext};
+use crate::error::{CommandDescription, RunFailure};
+use crate::event::{Event, HistoryEvent};
+use crate::ids::{RunId, Seq};
+use crate::journal::{Lease, MailboxSignal, TaskOutcome};
+use crate::payload::Payload;
+use crate::workflow::ErasedWorkflow;
+
+/// An answer from outside waiting to be delivered to a live run.
+#[derive(Debug, Clone)]
+pub(crate) enum Inbound {
+    Task(TaskOutcome),
+    TimerFired(Seq),
+    SignalTimedOut(Seq),
+}
+
+/// Counts wakes; the engine polls after every delivery regardless, so the
+/// waker only has to be valid (combinators like `FuturesUnordered` rely on
+/// the per-effect wakers, which the run core wakes on delivery).
+struct RunWaker {
+    woken: AtomicBool,
+}
+
+impl Wake for RunWaker {
+    fn wake(self: Arc<Self>) {
+        self.woken.store(true, Ordering::Relaxed);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct LiveRun {
+    pub(crate) run: RunId,
+    pub(crate) workflow: ErasedWorkflow,
+    pub(crate) core: Arc<Mutex<RunCore>>,
+    future: Option<BoxFuture<'static, Result<Payload, RunFailure>>>,
+    waker: Waker,
+    pub(crate) lease: Lease,
+    pub(crate) inbox: VecDeque<Inbound>,
+    pub(crate) mailbox: VecDeque<MailboxSignal>,
+    pub(crate) resolved_tasks: Vec<Seq>,
+    pub(crate) consumed_signals: Vec<u64>,
+    /// Set once the run has produced its terminal event.
+    pub(crate) terminal: bool,
+    pub(crate) last_active: u64,
+}
+
+/// How a poll ended.
+enum Polled {
+    Pending,
+    Done(Result<Payload, RunFailure>),
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "non-string panic payload".to_owned()
+    }
+}
+
+impl LiveRun {
+    /// Builds the run's future from its history. The history must start
+    /// with `RunStarted`. Returns the run even when its input does not
+    /// decode; `failed_at_start` then carries the failure.
+    pub(crate) fn new(
+        workflow: ErasedWorkflow,
+        run: RunId,
+        history: Arc<[HistoryEvent]>,
+        lease: Lease,
+        now: DateTime<Utc>,
+    ) -> (Self, Option<RunFailure>) {
+        let core = Arc::new(Mutex::new(RunCore::new(run, workflow.name, workflow.sites, history.clone(), now)));
+        let ctx = WorkflowContext::new(core.clone(), run, workflow.name);
+        let (future, failure) = match history.first().map(|e| (&e.event, e.seq)) {
+            Some((Event::RunStarted { input, .. }, seq)) => match workflow.start(ctx, input) {
+                Ok(f) => (Some(f), None),
+                Err(error) => (None, Some(RunFailure::HistoryDecode { run, seq, error })),
+            },
+            _ => (
+                None,
+                Some(RunFailure::SuspendLeak {
+                    detail: format!("history of run {run} does not begin with run_started"),
+                }),
+            ),
+        };
+        let live = Self {
+            run,
+            workflow,
+            core,
+            future,
+            waker: Waker::from(Arc::new(RunWaker { woken: AtomicBool::new(false) })),
+            lease,
+            inbox: VecDeque::new(),
+            mailbox: VecDeque::new(),
+            resolved_tasks: Vec::new(),
+            consumed_signals: Vec::new(),
+            terminal: false,
+            last_active: 0,
+        };
+        (live, failure)
+    }
+
+    pub(crate) fn core(&self) -> MutexGuard<'_, RunCore> {
+        self.core.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn poll(&mut self, now: DateTime<Utc>) -> Polled {
+        let Some(future) = self.future.as_mut() else {
+            return Polled::Done(Err(RunFailure::SuspendLeak { detail: "run has no future".into() }));
+        };
+        {
+            let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+            core.now = now;
+            core.poller = Some(std::thread::current().id());
+        }
+        let mut cx = Context::from_waker(&self.waker);
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
+        core.poller = None;
+        if let Some(failure) = core.fatal.clone() {
+            return Polled::Done(Err(failure));
+        }
+        match result {
+            Ok(Poll::Ready(out)) => Polled::Done(out),
+            Ok(Poll::Pending) => {
+                if !core.has_waiters() && !core.is_replaying() {
+                    return Polled::Done(Err(RunFailure::SuspendLeak {
+                        detail: "the workflow is waiting on a future that is not a Continuum effect \
+                                 (a channel, a tokio timer, a foreign future); nothing could ever wake it \
+                                 deterministically — use ctx.sleep, ctx.signal or an activity"
+                            .into(),
+                    }));
+                }
+                Polled::Pending
+            }
+            Err(payload) => {
+                if payload.is::<EngineAbort>() {
+                    Polled::Done(Err(RunFailure::SuspendLeak {
+                        detail: "the engine stopped the run without a recorded cause".into(),
+                    }))
+                } else {
+                    Polled::Done(Err(RunFailure::Panicked { message: panic_message(payload.as_ref()) }))
+                }
+            }
+        }
+    }
+
+    /// Ends the run with `result`: pushes its terminal event.
+    fn finish(&mut self, result: Result<Payload, RunFailure>) -> Event {
+        self.future = None;
+        self.terminal = true;
+        let event = match result {
+            Ok(output) => Event::RunCompleted { output },
+            Err(failure) => Event::RunFailed { failure },
+        };
+        self.core().push_event(event.clone());
+        event
+    }
+
+    /// Ends the run with a failure found before or during replay.
+    pub(crate) fn fail(&mut self, failure: RunFailure) -> Event {
+        self.finish(Err(failure))
+    }
+
+    /// Replays the recorded history. Returns the terminal event if the run
+    /// ended (code returned, or code and history disagree).
+    pub(crate) fn replay(&mut self, now: DateTime<Utc>) -> Option<Event> {
+        loop {
+            let polled = self.poll(now);
+            let mut core = self.core();
+            let recorded = core.history.get(core.cursor).cloned();
+            match (polled, recorded) {
+                (Polled::Done(result), None) => {
+                    drop(core);
+                    return Some(self.finish(result));
+                }
+                (Polled::Done(Err(failure)), Some(_)) => {
+                    drop(core);
+                    return Some(self.finish(Err(failure)));
+                }
+                (Polled::Done(Ok(output)), Some(recorded)) => {
+                    // The code returned; the history must end the same way.
+                    let failure = match &recorded.event {
+                        Event::RunCompleted { output: recorded_output } if *recorded_output == output => None,
+                        _ => Some(core.drift(recorded.seq, core.expected_at_cursor().map(|(_, d)| d), None)),
+                    };
+                    core.cursor = core.history.len();
+                    drop(core);
+                    return Some(match failure {
+                        Some(f) => self.finish(Err(f)),
+                        None => Event::RunCompleted { output },
+                    });
+                }
+                (Polled::Pending, None) => return None,
+                (Polled::Pending, Some(recorded)) => {
+                    if let Some(command) = recorded.event.resolves() {
+                        core.cursor += 1;
+                        let kind = match recorded.event {
+                            Event::ActivityCompleted { output, .. } => ResolutionKind::Activity(Ok(output)),
+                            Event::ActivityFailed { error, .. } => ResolutionKind::Activity(Err(error)),
+                            Event::TimerFired { .. } => ResolutionKind::TimerFired,
+                            Event::SignalReceived { payload, .. } => ResolutionKind::Signal(Some(payload)),
+                            _ => ResolutionKind::Signal(None),
+                        };
+                        core.deliver(command, Resolution { event_seq: recorded.seq, kind });
+                        continue;
+                    }
+                    // The history holds a command (or the run's end) the
+                    // code did not reach: it waited instead.
+                    let expected: Option<CommandDescription> = core.expected_at_cursor().map(|(_, d)| d);
+                    let failure = core.drift(recorded.seq, expected, None);
+                    core.cursor = core.history.len();
+                    drop(core);
+                    return Some(self.finish(Err(failure)));
+                }
+            }
+        }
+    }
+
+    /// Delivers one live resolution: journals its event, hands it to the
+    /// waiting effect and polls. Returns the terminal event if the run
+    /// ended.
+    pub(crate) fn deliver(
+        &mut self,
+        command: Seq,
+        event: Event,
+        kind: ResolutionKind,
+        now: DateTime<Utc>,
+    ) -> Option<Event> {
+        {
+            let mut core = self.core();
+            core.now = now;
+            let event_seq = core.push_event(event);
+            core.deliver(command, Resolution { event_seq, kind });
+        }
+        self.poll_live(now)
+    }
+
+    /// Polls once in live mode.
+    pub(crate) fn poll_live(&mut self, now: DateTime<Utc>) -> Option<Event> {
+        match self.poll(now) {
+            Polled::Pending => None,
+            Polled::Done(result) => Some(self.finish(result)),
+        }
+    }
+
+    pub(crate) fn is_open(&self, command: Seq) -> bool {
+        self.core().open.contains_key(&command)
+    }
+}
+
+impl LiveRun {
+    /// Ends the run as cancelled: drops its future (and with it every
+    /// effect it was waiting on) and queues the terminal event.
+    pub(crate) fn cancel(&mut self, event: Event, now: DateTime<Utc>) {
+        self.future = None;
+        self.terminal = true;
+        self.inbox.clear();
+        let mut core = self.core();
+        core.now = now;
+        core.push_event(event);
+    }
+}

@@ -1,0 +1,434 @@
+//! Typed errors, one enum per boundary.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::event::CommandKind;
+use crate::ids::{RunId, Seq, SiteId};
+use crate::payload::PayloadError;
+
+/// An activity's failure, as returned by activity code and as handed to the
+/// workflow once retries are exhausted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{kind}: {message}")]
+pub struct ActivityError {
+    /// What kind of failure.
+    pub kind: ActivityErrorKind,
+    /// Human-readable message.
+    pub message: String,
+    /// When true, the engine does not retry.
+    #[serde(default)]
+    pub non_retryable: bool,
+}
+
+/// Classification of an [`ActivityError`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityErrorKind {
+    /// The activity returned an error.
+    Failed,
+    /// An attempt ran past the activity's timeout.
+    TimedOut,
+    /// The activity panicked.
+    Panicked,
+    /// The worker running the attempt died and the crash used up the last
+    /// attempt; the activity was not re-run.
+    AttemptsExhausted,
+    /// The input or output did not (de)serialize.
+    Payload,
+    /// No activity with the scheduled name is registered on the worker.
+    UnknownActivity,
+}
+
+impl fmt::Display for ActivityErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ActivityErrorKind::Failed => "activity failed",
+            ActivityErrorKind::TimedOut => "activity timed out",
+            ActivityErrorKind::Panicked => "activity panicked",
+            ActivityErrorKind::AttemptsExhausted => "activity attempts exhausted",
+            ActivityErrorKind::Payload => "activity payload error",
+            ActivityErrorKind::UnknownActivity => "unknown activity",
+        })
+    }
+}
+
+impl ActivityError {
+    /// A retryable failure.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self { kind: ActivityErrorKind::Failed, message: message.into(), non_retryable: false }
+    }
+
+    /// A failure that retrying cannot fix (bad input, a declined card).
+    pub fn non_retryable(message: impl Into<String>) -> Self {
+        Self { kind: ActivityErrorKind::Failed, message: message.into(), non_retryable: true }
+    }
+
+    pub(crate) fn of_kind(kind: ActivityErrorKind, message: impl Into<String>, non_retryable: bool) -> Self {
+        Self { kind, message: message.into(), non_retryable }
+    }
+}
+
+impl From<PayloadError> for ActivityError {
+    fn from(e: PayloadError) -> Self {
+        Self::of_kind(ActivityErrorKind::Payload, e.to_string(), true)
+    }
+}
+
+/// Lets activities use `?` on any error; the failure is retryable.
+/// Use [`ActivityError::non_retryable`] for errors retrying cannot fix.
+pub trait IntoActivityError<T> {
+    /// Converts the error side into a retryable [`ActivityError`].
+    fn retryable(self) -> Result<T, ActivityError>;
+    /// Converts the error side into a non-retryable [`ActivityError`].
+    fn non_retryable(self) -> Result<T, ActivityError>;
+}
+
+impl<T, E: fmt::Display> IntoActivityError<T> for Result<T, E> {
+    fn retryable(self) -> Result<T, ActivityError> {
+        self.map_err(|e| ActivityError::retryable(e.to_string()))
+    }
+    fn non_retryable(self) -> Result<T, ActivityError> {
+        self.map_err(|e| ActivityError::non_retryable(e.to_string()))
+    }
+}
+
+/// Why a signal wait ended without a signal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum SignalError {
+    /// The wait's timeout passed first.
+    #[error("no `{name}` signal arrived before the timeout")]
+    TimedOut {
+        /// Signal name.
+        name: String,
+    },
+    /// A signal arrived but its body is not the awaited type.
+    #[error("signal `{name}` body does not decode: {error}")]
+    Decode {
+        /// Signal name.
+        name: String,
+        /// The decode error.
+        error: PayloadError,
+    },
+}
+
+/// A convenient error type for workflows: every effect error converts into
+/// it with `?`. Workflows may return any `E: Display` instead.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum WorkflowError {
+    /// An activity failed for good.
+    #[error(transparent)]
+    Activity(#[from] ActivityError),
+    /// A signal wait timed out or its body did not decode.
+    #[error(transparent)]
+    Signal(#[from] SignalError),
+    /// A value did not (de)serialize.
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    /// A failure of the workflow's own logic.
+    #[error("{0}")]
+    Message(String),
+}
+
+impl WorkflowError {
+    /// A failure of the workflow's own logic.
+    pub fn msg(message: impl Into<String>) -> Self {
+        Self::Message(message.into())
+    }
+}
+
+/// One side of a [`ReplayDriftError`]: a command as recorded or as issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandDescription {
+    /// The command kind.
+    pub kind: CommandKind,
+    /// Activity or signal name, value kind; empty for timers.
+    pub name: String,
+    /// The site id.
+    pub site: SiteId,
+    /// The call as written and where, when known (`ctx.activity(a, …) at
+    /// src/lib.rs:10:5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<String>,
+}
+
+impl fmt::Display for CommandDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.kind)?;
+        if !self.name.is_empty() {
+            write!(f, " `{}`", self.name)?;
+        }
+        write!(f, " at site {}", self.site)?;
+        if let Some(loc) = &self.location {
+            write!(f, " ({loc})")?;
+        }
+        Ok(())
+    }
+}
+
+/// The workflow code and its recorded history disagree: replaying would
+/// change what already happened.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct ReplayDriftError {
+    /// The run.
+    pub run: RunId,
+    /// The workflow.
+    pub workflow: String,
+    /// The history position where code and history part ways.
+    pub seq: Seq,
+    /// What the history recorded there (`None`: the history has no command
+    /// there).
+    pub expected: Option<CommandDescription>,
+    /// What the code asked for (`None`: the code asked for nothing; it
+    /// waited or returned).
+    pub found: Option<CommandDescription>,
+}
+
+impl fmt::Display for ReplayDriftError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "replay drift in run {} of workflow `{}` at seq {}:", self.run, self.workflow, self.seq)?;
+        match &self.expected {
+            Some(c) => writeln!(f, "  - history: {c}")?,
+            None => writeln!(f, "  - history: no command at this point")?,
+        }
+        match &self.found {
+            Some(c) => write!(f, "  + code:    {c}"),
+            None => write!(f, "  + code:    no command (the workflow waited or returned)"),
+        }
+    }
+}
+
+/// Why a run failed, as recorded in its `RunFailed` event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum RunFailure {
+    /// The workflow returned `Err`.
+    #[error("workflow returned an error: {message}")]
+    Error {
+        /// The error's `Display`.
+        message: String,
+    },
+    /// The workflow panicked.
+    #[error("workflow panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// Code and history disagreed on replay.
+    #[error("{drift}")]
+    Drift {
+        /// The structured diff.
+        drift: Box<ReplayDriftError>,
+    },
+    /// The workflow swallowed the engine's suspension: it awaited something
+    /// that is not a Continuum effect, or polled an effect outside the
+    /// engine's own poll (another thread, another executor).
+    #[error("workflow escaped the engine's control flow: {detail}")]
+    SuspendLeak {
+        /// What was detected.
+        detail: String,
+    },
+    /// A payload in the history could not be decoded.
+    #[error("history event {seq} of run {run} does not decode: {error}")]
+    HistoryDecode {
+        /// The run.
+        run: RunId,
+        /// The event.
+        seq: Seq,
+        /// The decode error.
+        error: PayloadError,
+    },
+    /// The run's workflow is not registered on this runtime.
+    #[error("workflow `{name}` is not registered")]
+    UnknownWorkflow {
+        /// The name in the history.
+        name: String,
+    },
+}
+
+/// A journal operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum JournalError {
+    /// No such run.
+    #[error("run {0} not found")]
+    RunNotFound(RunId),
+    /// The workflow id is taken by another run.
+    #[error("workflow id `{workflow_id}` is already used by run {existing}")]
+    DuplicateWorkflowId {
+        /// The id asked for.
+        workflow_id: String,
+        /// The run holding it.
+        existing: RunId,
+    },
+    /// The run has ended; nothing more can be written to it.
+    #[error("run {run} is terminal ({status})")]
+    RunTerminal {
+        /// The run.
+        run: RunId,
+        /// Its terminal status.
+        status: crate::journal::RunStatus,
+    },
+    /// The writer's lease was taken over: a stale write, rejected.
+    #[error("stale write to run {run} rejected: lease token {presented} is fenced out by {current}")]
+    Fenced {
+        /// The run.
+        run: RunId,
+        /// The token the writer holds.
+        presented: u64,
+        /// The token in force.
+        current: u64,
+    },
+    /// The append did not start where the history ends.
+    #[error("append to run {run} expected next seq {expected} but history is at {actual}")]
+    SeqConflict {
+        /// The run.
+        run: RunId,
+        /// Seq the writer assumed.
+        expected: Seq,
+        /// Seq the journal has.
+        actual: Seq,
+    },
+    /// No such activity task (already resolved, or never scheduled).
+    #[error("activity task {run}/{seq} not found")]
+    TaskNotFound {
+        /// The run.
+        run: RunId,
+        /// The `ActivityScheduled` seq.
+        seq: Seq,
+    },
+    /// The backend failed.
+    #[error("journal backend error: {0}")]
+    Backend(String),
+}
+
+/// `start` failed; nothing was journaled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// No workflow of that name is registered.
+    #[error("workflow `{name}` is not registered")]
+    UnknownWorkflow {
+        /// The name asked for.
+        name: String,
+    },
+    /// The input is not the workflow's input type.
+    #[error("input for workflow `{workflow}` does not decode: {error}")]
+    InputType {
+        /// The workflow.
+        workflow: String,
+        /// The decode error.
+        error: PayloadError,
+    },
+    /// The input could not be encoded.
+    #[error("input does not encode: {0}")]
+    InputEncode(PayloadError),
+    /// The workflow id is taken.
+    #[error("workflow id `{workflow_id}` is already used by run {existing}")]
+    DuplicateWorkflowId {
+        /// The id asked for.
+        workflow_id: String,
+        /// The run holding it.
+        existing: RunId,
+    },
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(JournalError),
+    /// The runtime is shut down.
+    #[error("the runtime is shut down")]
+    Shutdown,
+}
+
+/// `signal` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignalSendError {
+    /// No such run.
+    #[error("run {0} not found")]
+    RunNotFound(RunId),
+    /// The run has ended; a signal to it would never be consumed.
+    #[error("run {run} is {status}; it takes no more signals")]
+    RunTerminal {
+        /// The run.
+        run: RunId,
+        /// Its terminal status.
+        status: crate::journal::RunStatus,
+    },
+    /// The body could not be encoded.
+    #[error("signal body does not encode: {0}")]
+    Encode(PayloadError),
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(JournalError),
+    /// The runtime is shut down.
+    #[error("the runtime is shut down")]
+    Shutdown,
+}
+
+/// `cancel` failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CancelError {
+    /// No such run.
+    #[error("run {0} not found")]
+    RunNotFound(RunId),
+    /// The run has already ended.
+    #[error("run {run} is already {status}")]
+    RunTerminal {
+        /// The run.
+        run: RunId,
+        /// Its terminal status.
+        status: crate::journal::RunStatus,
+    },
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(JournalError),
+    /// The runtime is shut down.
+    #[error("the runtime is shut down")]
+    Shutdown,
+}
+
+/// `await_result` did not produce the workflow's output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AwaitError {
+    /// The run had not ended when the wait's timeout passed.
+    #[error("run {run} had not finished after {after:?}")]
+    Timeout {
+        /// The run.
+        run: RunId,
+        /// The wait.
+        after: std::time::Duration,
+    },
+    /// No such run.
+    #[error("run {0} not found")]
+    RunNotFound(RunId),
+    /// The run failed.
+    #[error("run {run} failed: {failure}")]
+    Failed {
+        /// The run.
+        run: RunId,
+        /// Why.
+        failure: RunFailure,
+    },
+    /// The run was cancelled.
+    #[error("run {run} was cancelled")]
+    Cancelled {
+        /// The run.
+        run: RunId,
+        /// The reason given.
+        reason: Option<String>,
+    },
+    /// The output does not decode as the workflow's output type.
+    #[error("output of run {run} does not decode: {error}")]
+    Decode {
+        /// The run.
+        run: RunId,
+        /// The error.
+        error: PayloadError,
+    },
+    /// The journal failed.
+    #[error(transparent)]
+    Journal(JournalError),
+}

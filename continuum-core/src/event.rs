@@ -1,0 +1,251 @@
+//! The event model: a run's history is an append-only sequence of these.
+//!
+//! Events are either *commands* (the workflow asked for an effect: an
+//! activity scheduled, a timer started, a signal awaited, a value recorded)
+//! or *resolutions* (the outside world answered a command: an activity
+//! completed, a timer fired, a signal received), plus the run's first and
+//! terminal events. Replay matches commands against what the code asks for,
+//! in order, and feeds resolutions back in the order they were recorded, so
+//! a `select` between two effects picks the same winner every time.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ActivityError, RunFailure};
+use crate::ids::{Seq, SiteId, VersionHash};
+use crate::payload::Payload;
+
+/// One entry of a run's history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    /// Position in the history, from 1.
+    pub seq: Seq,
+    /// When the engine recorded it (the journal's clock).
+    pub at: DateTime<Utc>,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// The run began.
+    RunStarted {
+        /// Registered workflow name.
+        workflow: String,
+        /// The workflow code's version hash at start.
+        version: VersionHash,
+        /// The encoded input.
+        input: Payload,
+    },
+    /// Command: an activity was scheduled.
+    ActivityScheduled {
+        /// Call site.
+        site: SiteId,
+        /// Registered activity name.
+        activity: String,
+        /// The encoded input.
+        input: Payload,
+    },
+    /// Resolution: the activity returned a value.
+    ActivityCompleted {
+        /// The `ActivityScheduled` event this resolves.
+        scheduled: Seq,
+        /// Attempts it took, counting the successful one.
+        attempts: u32,
+        /// The encoded output.
+        output: Payload,
+    },
+    /// Resolution: the activity failed for good (retries exhausted or a
+    /// non-retryable error); the workflow receives the error as a value.
+    ActivityFailed {
+        /// The `ActivityScheduled` event this resolves.
+        scheduled: Seq,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        error: ActivityError,
+    },
+    /// Command: a durable timer was started.
+    TimerStarted {
+        /// Call site.
+        site: SiteId,
+        /// When it fires.
+        fire_at: DateTime<Utc>,
+    },
+    /// Resolution: the timer fired.
+    TimerFired {
+        /// The `TimerStarted` event this resolves.
+        started: Seq,
+    },
+    /// Command: the workflow waits for a signal.
+    SignalAwaited {
+        /// Call site.
+        site: SiteId,
+        /// Signal name.
+        name: String,
+        /// When the wait gives up, if it has a timeout.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timeout_at: Option<DateTime<Utc>>,
+    },
+    /// Resolution: a signal from the mailbox was consumed by the wait.
+    SignalReceived {
+        /// The `SignalAwaited` event this resolves.
+        awaited: Seq,
+        /// The encoded body.
+        payload: Payload,
+    },
+    /// Resolution: the wait's timeout passed first.
+    SignalTimedOut {
+        /// The `SignalAwaited` event this resolves.
+        awaited: Seq,
+    },
+    /// Command and resolution at once: a value the workflow read from the
+    /// outside world (`now`, `uuid4`, `random`, `side_effect`), recorded so
+    /// replay returns the same value.
+    ValueRecorded {
+        /// Call site.
+        site: SiteId,
+        /// Which effect produced it.
+        kind: ValueKind,
+        /// The encoded value.
+        value: Payload,
+    },
+    /// Terminal: the workflow returned `Ok`.
+    RunCompleted {
+        /// The encoded output.
+        output: Payload,
+    },
+    /// Terminal: the workflow returned `Err`, panicked, drifted, or its
+    /// history could not be read.
+    RunFailed {
+        /// Why.
+        failure: RunFailure,
+    },
+    /// Terminal: the run was cancelled.
+    RunCancelled {
+        /// Reason given by the canceller, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+}
+
+/// The effect behind a [`Event::ValueRecorded`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ValueKind {
+    /// `ctx.now()` / `ctx.today()`.
+    Now,
+    /// `ctx.uuid4()`.
+    Uuid,
+    /// `ctx.random()` and friends.
+    Random,
+    /// `ctx.side_effect(…)`.
+    SideEffect,
+}
+
+impl ValueKind {
+    /// The name used in drift reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueKind::Now => "now",
+            ValueKind::Uuid => "uuid4",
+            ValueKind::Random => "random",
+            ValueKind::SideEffect => "side_effect",
+        }
+    }
+}
+
+/// The kind of a command, as checked on replay.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandKind {
+    /// An activity.
+    Activity,
+    /// A timer.
+    Timer,
+    /// A signal wait.
+    Signal,
+    /// A recorded value.
+    Value,
+}
+
+impl std::fmt::Display for CommandKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CommandKind::Activity => "activity",
+            CommandKind::Timer => "timer",
+            CommandKind::Signal => "signal",
+            CommandKind::Value => "value",
+        })
+    }
+}
+
+/// What replay compares: a command's kind, name and site.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandIdentity<'a> {
+    /// The command's kind.
+    pub kind: CommandKind,
+    /// Activity name, signal name, value kind; empty for timers.
+    pub name: &'a str,
+    /// Call site.
+    pub site: SiteId,
+}
+
+impl Event {
+    /// The command identity, for command events.
+    pub fn command(&self) -> Option<CommandIdentity<'_>> {
+        match self {
+            Event::ActivityScheduled { site, activity, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Activity, name: activity, site: *site })
+            }
+            Event::TimerStarted { site, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Timer, name: "", site: *site })
+            }
+            Event::SignalAwaited { site, name, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Signal, name, site: *site })
+            }
+            Event::ValueRecorded { site, kind, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Value, name: kind.as_str(), site: *site })
+            }
+            _ => None,
+        }
+    }
+
+    /// The command a resolution event answers.
+    pub fn resolves(&self) -> Option<Seq> {
+        match self {
+            Event::ActivityCompleted { scheduled, .. } | Event::ActivityFailed { scheduled, .. } => Some(*scheduled),
+            Event::TimerFired { started } => Some(*started),
+            Event::SignalReceived { awaited, .. } | Event::SignalTimedOut { awaited } => Some(*awaited),
+            _ => None,
+        }
+    }
+
+    /// Whether the event ends the run.
+    pub fn is_terminal(&self) -> bool {
+        matches!(self, Event::RunCompleted { .. } | Event::RunFailed { .. } | Event::RunCancelled { .. })
+    }
+
+    /// The snake_case name of the event type, as in golden files.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::RunStarted { .. } => "run_started",
+            Event::ActivityScheduled { .. } => "activity_scheduled",
+            Event::ActivityCompleted { .. } => "activity_completed",
+            Event::ActivityFailed { .. } => "activity_failed",
+            Event::TimerStarted { .. } => "timer_started",
+            Event::TimerFired { .. } => "timer_fired",
+            Event::SignalAwaited { .. } => "signal_awaited",
+            Event::SignalReceived { .. } => "signal_received",
+            Event::SignalTimedOut { .. } => "signal_timed_out",
+            Event::ValueRecorded { .. } => "value_recorded",
+            Event::RunCompleted { .. } => "run_completed",
+            Event::RunFailed { .. } => "run_failed",
+            Event::RunCancelled { .. } => "run_cancelled",
+        }
+    }
+}

@@ -1,0 +1,404 @@
+//! An in-memory journal: the reference implementation of [`Journal`], used
+//! by tests and the testkit. It enforces the same fencing and sequencing
+//! rules as a durable journal; it is durable only as long as the value is
+//! alive (share it between runtimes with `Arc` to simulate a crash).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::{
+    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewActivityTask, NewRun, RunAppend, RunInfo,
+    RunStatus, TaskOutcome,
+};
+use crate::clock::{self, Clock, SystemClock};
+use crate::error::{ActivityError, ActivityErrorKind, JournalError};
+use crate::event::{Event, HistoryEvent};
+use crate::ids::{RunId, Seq};
+use crate::payload::Payload;
+
+/// The in-memory journal.
+pub struct InMemoryJournal {
+    state: Mutex<State>,
+    clock: Arc<dyn Clock>,
+    tasks_ready: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    runs: HashMap<RunId, RunRow>,
+    workflow_ids: HashMap<String, RunId>,
+    tasks: BTreeMap<(RunId, Seq), TaskRow>,
+    next_token: u64,
+    next_signal: u64,
+    /// The activity results side table: `(activity, idempotency key)` →
+    /// output of a completed execution.
+    idempotent_results: HashMap<(String, String), Payload>,
+}
+
+struct RunRow {
+    info: RunInfo,
+    events: Vec<HistoryEvent>,
+    lease_token: u64,
+    mailbox: VecDeque<MailboxSignal>,
+}
+
+struct TaskRow {
+    spec: NewActivityTask,
+    attempts: u32,
+    state: TaskState,
+}
+
+enum TaskState {
+    Ready { due: DateTime<Utc> },
+    Leased { token: u64, until: DateTime<Utc> },
+    Finished { result: Result<Payload, ActivityError> },
+}
+
+impl InMemoryJournal {
+    /// A journal on the system clock.
+    pub fn new() -> Self {
+        Self::with_clock(Arc::new(SystemClock))
+    }
+
+    /// A journal whose lease and backoff arithmetic uses `clock`.
+    pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
+        Self { state: Mutex::new(State::default()), clock, tasks_ready: Notify::new() }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock cannot leave a half-applied write:
+        // every method validates before it mutates.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the payload of one event with raw text — for tests of
+    /// histories that no longer decode.
+    pub fn corrupt_payload_for_tests(&self, run: RunId, seq: Seq, raw: &str) -> bool {
+        let mut st = self.lock();
+        let Some(row) = st.runs.get_mut(&run) else { return false };
+        let Some(ev) = row.events.iter_mut().find(|e| e.seq == seq) else { return false };
+        let raw = Payload::from_json_unchecked(raw);
+        match &mut ev.event {
+            Event::ActivityCompleted { output: p, .. }
+            | Event::ValueRecorded { value: p, .. }
+            | Event::SignalReceived { payload: p, .. }
+            | Event::RunStarted { input: p, .. }
+            | Event::ActivityScheduled { input: p, .. } => {
+                *p = raw;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Default for InMemoryJournal {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl State {
+    fn row(&self, run: RunId) -> Result<&RunRow, JournalError> {
+        self.runs.get(&run).ok_or(JournalError::RunNotFound(run))
+    }
+
+    fn token(&mut self) -> u64 {
+        self.next_token += 1;
+        self.next_token
+    }
+}
+
+fn status_after(event: &Event) -> Option<RunStatus> {
+    match event {
+        Event::RunCompleted { .. } => Some(RunStatus::Completed),
+        Event::RunFailed { .. } => Some(RunStatus::Failed),
+        Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
+        _ => None,
+    }
+}
+
+#[async_trait]
+impl Journal for InMemoryJournal {
+    async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        if let Some(existing) = st.workflow_ids.get(&run.workflow_id) {
+            return Err(JournalError::DuplicateWorkflowId { workflow_id: run.workflow_id, existing: *existing });
+        }
+        let token = st.token();
+        let started = HistoryEvent {
+            seq: 1,
+            at: now,
+            event: Event::RunStarted { workflow: run.workflow.clone(), version: run.version, input: run.input },
+        };
+        let info = RunInfo {
+            id: run.id,
+            workflow_id: run.workflow_id.clone(),
+            workflow: run.workflow,
+            version: run.version,
+            status: RunStatus::Running,
+            started_at: now,
+            last_seq: 1,
+        };
+        st.workflow_ids.insert(run.workflow_id, run.id);
+        st.runs.insert(run.id, RunRow { info, events: vec![started], lease_token: token, mailbox: VecDeque::new() });
+        Ok(Lease { run: run.id, token })
+    }
+
+    async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
+        let mut st = self.lock();
+        let status = st.row(run)?.info.status;
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run, status });
+        }
+        let token = st.token();
+        if let Some(row) = st.runs.get_mut(&run) {
+            row.lease_token = token;
+        }
+        Ok(Lease { run, token })
+    }
+
+    async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
+        Ok(self.lock().row(run)?.info.clone())
+    }
+
+    async fn find_workflow_id(&self, workflow_id: &str) -> Result<Option<RunInfo>, JournalError> {
+        let st = self.lock();
+        Ok(st.workflow_ids.get(workflow_id).and_then(|id| st.runs.get(id)).map(|r| r.info.clone()))
+    }
+
+    async fn history(&self, run: RunId) -> Result<Arc<[HistoryEvent]>, JournalError> {
+        Ok(Arc::from(self.lock().row(run)?.events.as_slice()))
+    }
+
+    async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
+        let run = append.lease.run;
+        let mut st = self.lock();
+        let row = st.row(run)?;
+        if row.lease_token != append.lease.token {
+            tracing::warn!(%run, presented = append.lease.token, current = row.lease_token, "stale journal write rejected");
+            return Err(JournalError::Fenced { run, presented: append.lease.token, current: row.lease_token });
+        }
+        if row.info.status.is_terminal() {
+            return Err(JournalError::RunTerminal { run, status: row.info.status });
+        }
+        let expected = row.info.last_seq + 1;
+        for (i, ev) in append.events.iter().enumerate() {
+            let want = expected + i as u64;
+            if ev.seq != want {
+                return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
+            }
+        }
+        let terminal = append.events.iter().rev().find_map(|e| status_after(&e.event));
+        let row = st.runs.get_mut(&run).ok_or(JournalError::RunNotFound(run))?;
+        if let Some(last) = append.events.last() {
+            row.info.last_seq = last.seq;
+        }
+        row.events.extend(append.events);
+        row.mailbox.retain(|s| !append.consumed_signals.contains(&s.id));
+        if let Some(status) = terminal {
+            row.info.status = status;
+        }
+        let now = self.clock.now();
+        for seq in append.resolved_tasks {
+            st.tasks.remove(&(run, seq));
+        }
+        if terminal.is_some() {
+            // Outstanding work of an ended run is dropped: a late completion
+            // finds no task and is discarded.
+            st.tasks.retain(|(r, _), _| *r != run);
+        }
+        let created = !append.new_tasks.is_empty();
+        for spec in append.new_tasks {
+            st.tasks.insert((run, spec.seq), TaskRow { spec, attempts: 0, state: TaskState::Ready { due: now } });
+        }
+        drop(st);
+        if created {
+            self.tasks_ready.notify_one();
+        }
+        Ok(())
+    }
+
+    async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
+        let st = self.lock();
+        let mut runs: Vec<_> =
+            st.runs.values().filter(|r| !r.info.status.is_terminal()).map(|r| (r.info.started_at, r.info.id)).collect();
+        runs.sort();
+        Ok(runs.into_iter().map(|(_, id)| id).collect())
+    }
+
+    async fn send_signal(&self, run: RunId, name: &str, payload: Payload) -> Result<MailboxSignal, JournalError> {
+        let mut st = self.lock();
+        let status = st.row(run)?.info.status;
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run, status });
+        }
+        st.next_signal += 1;
+        let signal = MailboxSignal { id: st.next_signal, name: name.to_owned(), payload };
+        if let Some(row) = st.runs.get_mut(&run) {
+            row.mailbox.push_back(signal.clone());
+        }
+        Ok(signal)
+    }
+
+    async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
+        Ok(self.lock().row(run)?.mailbox.iter().cloned().collect())
+    }
+
+    async fn claim_tasks(&self, max: usize, ttl: Duration) -> Result<Claim, JournalError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut claim = Claim::default();
+        let due: Vec<(RunId, Seq)> = st
+            .tasks
+            .iter()
+            .filter(|(_, t)| match t.state {
+                TaskState::Ready { due } => due <= now,
+                TaskState::Leased { until, .. } => until <= now,
+                TaskState::Finished { .. } => false,
+            })
+            .map(|(k, _)| *k)
+            .take(max)
+            .collect();
+        for key in due {
+            let token = st.token();
+            let stored = st.tasks.get(&key).and_then(|t| {
+                let k = t.spec.idempotency_key.clone()?;
+                st.idempotent_results.get(&(t.spec.activity.clone(), k)).cloned()
+            });
+            let Some(task) = st.tasks.get_mut(&key) else { continue };
+            if let Some(output) = stored {
+                task.state = TaskState::Finished { result: Ok(output.clone()) };
+                claim.settled.push(TaskOutcome { run: key.0, seq: key.1, attempts: task.attempts, result: Ok(output) });
+                continue;
+            }
+            if matches!(task.state, TaskState::Leased { .. }) && task.attempts >= task.spec.retry.max_attempts {
+                // The holder died during the last allowed attempt: the crash
+                // consumed it. Fail without re-running side effects.
+                tracing::warn!(run = %key.0, seq = key.1, attempts = task.attempts, "activity worker lost its last attempt");
+                let error = ActivityError::of_kind(
+                    ActivityErrorKind::AttemptsExhausted,
+                    format!("worker lost attempt {} of {}", task.attempts, task.spec.retry.max_attempts),
+                    true,
+                );
+                task.state = TaskState::Finished { result: Err(error.clone()) };
+                claim.settled.push(TaskOutcome { run: key.0, seq: key.1, attempts: task.attempts, result: Err(error) });
+                continue;
+            }
+            task.attempts += 1;
+            task.state = TaskState::Leased { token, until: clock::add(now, ttl) };
+            claim.tasks.push(ActivityTask {
+                run: key.0,
+                seq: key.1,
+                activity: task.spec.activity.clone(),
+                input: task.spec.input.clone(),
+                attempt: task.attempts,
+                retry: task.spec.retry,
+                timeout: task.spec.timeout,
+                token,
+                idempotency_key: task.spec.idempotency_key.clone(),
+            });
+        }
+        Ok(claim)
+    }
+
+    async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let row = st
+            .tasks
+            .get_mut(&(task.run, task.seq))
+            .ok_or(JournalError::TaskNotFound { run: task.run, seq: task.seq })?;
+        match &mut row.state {
+            TaskState::Leased { token, until } if *token == task.token => {
+                *until = clock::add(now, ttl);
+                Ok(())
+            }
+            TaskState::Leased { token, .. } => {
+                Err(JournalError::Fenced { run: task.run, presented: task.token, current: *token })
+            }
+            _ => Err(JournalError::Fenced { run: task.run, presented: task.token, current: 0 }),
+        }
+    }
+
+    async fn finish_attempt(
+        &self,
+        task: &ActivityTask,
+        result: AttemptResult,
+    ) -> Result<Option<TaskOutcome>, JournalError> {
+        let mut st = self.lock();
+        let row = st
+            .tasks
+            .get_mut(&(task.run, task.seq))
+            .ok_or(JournalError::TaskNotFound { run: task.run, seq: task.seq })?;
+        match row.state {
+            TaskState::Leased { token, .. } if token == task.token => {}
+            TaskState::Leased { token, .. } => {
+                return Err(JournalError::Fenced { run: task.run, presented: task.token, current: token });
+            }
+            _ => return Err(JournalError::Fenced { run: task.run, presented: task.token, current: 0 }),
+        }
+        let completed_key = match (&result, &row.spec.idempotency_key) {
+            (AttemptResult::Completed(out), Some(k)) => Some(((row.spec.activity.clone(), k.clone()), out.clone())),
+            _ => None,
+        };
+        let (state, outcome) = match result {
+            AttemptResult::Completed(out) => (TaskState::Finished { result: Ok(out.clone()) }, Some(Ok(out))),
+            AttemptResult::Failed { error, retry_at: Some(due) } if row.attempts < row.spec.retry.max_attempts => {
+                let _ = error;
+                (TaskState::Ready { due }, None)
+            }
+            AttemptResult::Failed { error, .. } => {
+                (TaskState::Finished { result: Err(error.clone()) }, Some(Err(error)))
+            }
+        };
+        row.state = state;
+        let attempts = row.attempts;
+        let retrying = outcome.is_none();
+        if let Some((k, out)) = completed_key {
+            st.idempotent_results.insert(k, out);
+        }
+        drop(st);
+        if retrying {
+            self.tasks_ready.notify_one();
+        }
+        Ok(outcome.map(|result| TaskOutcome { run: task.run, seq: task.seq, attempts, result }))
+    }
+
+    async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
+        let st = self.lock();
+        Ok(st
+            .tasks
+            .range((run, 0)..=(run, Seq::MAX))
+            .filter_map(|((r, seq), t)| match &t.state {
+                TaskState::Finished { result } => {
+                    Some(TaskOutcome { run: *r, seq: *seq, attempts: t.attempts, result: result.clone() })
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    async fn next_task_due(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        let st = self.lock();
+        Ok(st
+            .tasks
+            .values()
+            .filter_map(|t| match t.state {
+                TaskState::Ready { due } => Some(due),
+                TaskState::Leased { until, .. } => Some(until),
+                TaskState::Finished { .. } => None,
+            })
+            .min())
+    }
+
+    async fn wait_for_tasks(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.tasks_ready.notified()).await;
+    }
+}
