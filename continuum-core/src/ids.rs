@@ -47,9 +47,24 @@ pub type Seq = u64;
 /// line numbers: reformatting or commenting code does not move it.
 /// [`SiteId::UNSITED`] marks effects issued from code the macro did not see
 /// (helpers); those are checked by kind, name and sequence only.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
-#[serde(transparent)]
+///
+/// Serialized as 16 hex digits (a JSON number this large would lose
+/// precision in JavaScript tooling).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SiteId(pub u64);
+
+impl Serialize for SiteId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&format!("{:016x}", self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for SiteId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        u64::from_str_radix(&s, 16).map(SiteId).map_err(|_| serde::de::Error::custom("site id must be 16 hex digits"))
+    }
+}
 
 impl SiteId {
     /// The site of an effect issued outside macro-annotated code.

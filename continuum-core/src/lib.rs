@@ -21,7 +21,7 @@ pub mod workflow;
 
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
 pub use crate::context::{ActivityCall, SignalWait, Sleep, WorkflowContext};
-pub use crate::engine::{Engine, EngineConfig, EngineStats, RunOutcome, StartRequest};
+pub use crate::engine::{Engine, EngineConfig, EngineStats, Replayed, RunOutcome, StartRequest, replay_history};
 pub use crate::error::{
     ActivityError, ActivityErrorKind, AwaitError, CancelError, CommandDescription, IntoActivityError, JournalError,
     ReplayDriftError, RunFailure, SignalError, SignalSendError, StartError, WorkflowError,

@@ -108,10 +108,13 @@ impl Serialize for Payload {
     }
 }
 
+/// Read back through a JSON value: events are internally tagged, and serde
+/// buffers tagged content, which a raw borrow cannot survive. Object keys
+/// keep their order, so the text round-trips exactly.
 impl<'de> Deserialize<'de> for Payload {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = Box::<RawValue>::deserialize(d)?;
-        Ok(Self(Arc::from(raw.get())))
+        let value = serde_json::Value::deserialize(d)?;
+        Ok(Self(Arc::from(value.to_string())))
     }
 }
 
@@ -134,6 +137,19 @@ mod tests {
     fn adding_an_optional_field_still_decodes_old_payloads() {
         let old = Payload::encode(&V1 { id: 7 }).unwrap();
         assert_eq!(old.decode::<V2>().unwrap(), V2 { id: 7, note: None });
+    }
+
+    #[test]
+    fn payload_round_trips_inside_tagged_events_with_key_order_kept() {
+        #[derive(Serialize, Deserialize)]
+        #[serde(tag = "type")]
+        enum Ev {
+            A { p: Payload },
+        }
+        let p = Payload::from_json(r#"{"z":1,"a":[true,null],"m":"x"}"#).unwrap();
+        let text = serde_json::to_string(&Ev::A { p: p.clone() }).unwrap();
+        let Ev::A { p: back } = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

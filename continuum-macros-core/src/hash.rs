@@ -26,13 +26,15 @@
 //!
 //! # What it covers
 //!
-//! Every ident (raw idents keep their `r#` prefix), every punctuation
-//! character together with its spacing (joint or alone, which is what tells
-//! `a && b` from `a & &b`), every group delimiter and nesting, every literal
-//! value and suffix, and every non-doc attribute. Any change to those moves
-//! the hash. Note that punctuation spacing is part of the token stream:
-//! `x:&T` (the `:` is joint with the `&`) and `x: &T` hash differently.
-//! Code that is already `rustfmt`-clean keeps its hash under `rustfmt`.
+//! Every ident (raw idents keep their `r#` prefix), every operator, every
+//! group delimiter and nesting, every literal value and suffix, and every
+//! non-doc attribute. Any change to those moves the hash.
+//!
+//! Punctuation is hashed as the operators rustc's lexer would see: a run of
+//! joint punctuation is glued and split longest-operator-first. Whitespace
+//! between punctuation therefore never moves the hash (`x:&T` and `x: &T`
+//! hash equal) unless it changes the tokens themselves (`a && b` is one
+//! `&&` operator, `a & &b` two `&`).
 //!
 //! The walk is iterative (an explicit stack), so a deeply nested input cannot
 //! overflow the compiler's stack while the macro expands.
@@ -126,8 +128,9 @@ pub fn version_hash(tokens: TokenStream) -> VersionHash {
 
     // An explicit stack of token lists instead of recursion, so nesting depth
     // is bounded by the heap, not by the compiler's stack.
-    let mut stack: Vec<(Vec<TokenTree>, usize)> = vec![(tokens.into_iter().collect(), 0)];
-    while let Some((frame, pos)) = stack.last_mut() {
+    let mut stack: Vec<(Vec<TokenTree>, usize, Delimiter)> = vec![(tokens.into_iter().collect(), 0, Delimiter::None)];
+    while let Some((frame, pos, delimiter)) = stack.last_mut() {
+        let delimiter = *delimiter;
         let Some(token) = frame.get(*pos) else {
             stack.pop();
             if !stack.is_empty() {
@@ -139,19 +142,37 @@ pub fn version_hash(tokens: TokenStream) -> VersionHash {
             *pos += skip;
             continue;
         }
+        if is_layout_comma(frame, *pos, delimiter) {
+            *pos += 1;
+            continue;
+        }
         *pos += 1;
         match token {
             TokenTree::Ident(ident) => {
                 hasher.update(&[tag::IDENT]);
                 write_len_prefixed(&mut hasher, ident.to_string().as_bytes());
             }
-            TokenTree::Punct(punct) => {
-                hasher.update(&[tag::PUNCT]);
-                hasher.update(&u32::from(punct.as_char()).to_le_bytes());
-                hasher.update(&[match punct.spacing() {
-                    Spacing::Joint => 1,
-                    Spacing::Alone => 0,
-                }]);
+            TokenTree::Punct(first) => {
+                // Glue a run of joint puncts, then split it the way rustc's
+                // lexer does (longest operator first): `x:&T` and `x: &T`
+                // give `:` `&` either way, while `a && b` and `a & &b` stay
+                // different (`&&` is one token, `& &` two).
+                let mut glued = String::from(first.as_char());
+                let mut joint = first.spacing() == Spacing::Joint;
+                while joint {
+                    match frame.get(*pos) {
+                        Some(TokenTree::Punct(next)) => {
+                            glued.push(next.as_char());
+                            joint = next.spacing() == Spacing::Joint;
+                            *pos += 1;
+                        }
+                        _ => break,
+                    }
+                }
+                for op in split_operators(&glued) {
+                    hasher.update(&[tag::PUNCT]);
+                    write_len_prefixed(&mut hasher, op.as_bytes());
+                }
             }
             TokenTree::Literal(literal) => {
                 hasher.update(&[tag::LITERAL]);
@@ -160,12 +181,53 @@ pub fn version_hash(tokens: TokenStream) -> VersionHash {
             TokenTree::Group(group) => {
                 hasher.update(&[tag::GROUP_OPEN, delimiter_byte(group.delimiter())]);
                 let inner: Vec<TokenTree> = group.stream().into_iter().collect();
-                stack.push((inner, 0));
+                let inner_delimiter = group.delimiter();
+                stack.push((inner, 0, inner_delimiter));
             }
         }
     }
 
     VersionHash(*hasher.finalize().as_bytes())
+}
+
+/// Whether the comma at `tokens[pos]` is one rustfmt adds or removes
+/// without changing the program: a trailing comma in a list of two or more
+/// items (`f(a, b,)`, `[a,]`, `S { a, }`), or the comma after a block arm of
+/// a `match` (`X => {},`). A trailing comma that makes a one-element tuple,
+/// `(a,)`, is meaningful and kept.
+fn is_layout_comma(tokens: &[TokenTree], pos: usize, delimiter: Delimiter) -> bool {
+    let is_comma = |t: Option<&TokenTree>| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ',');
+    if !is_comma(tokens.get(pos)) {
+        return false;
+    }
+    let trailing = pos + 1 == tokens.len();
+    match delimiter {
+        Delimiter::Brace => {
+            trailing
+                || matches!(pos.checked_sub(1).and_then(|p| tokens.get(p)), Some(TokenTree::Group(g)) if g.delimiter() == Delimiter::Brace)
+        }
+        Delimiter::Bracket => trailing,
+        Delimiter::Parenthesis => trailing && tokens[..pos].iter().any(|t| is_comma(Some(t))),
+        Delimiter::None => false,
+    }
+}
+
+/// Rust's multi-character operators, longest first.
+const OPERATORS: &[&str] = &[
+    "<<=", ">>=", "...", "..=", "::", "->", "=>", "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "*=", "/=", "%=",
+    "^=", "&=", "|=", "<<", ">>", "..",
+];
+
+/// Splits glued punctuation into operators by maximal munch.
+fn split_operators(glued: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = glued;
+    while let Some(c) = rest.chars().next() {
+        let len = OPERATORS.iter().find(|op| rest.starts_with(**op)).map_or(c.len_utf8(), |op| op.len());
+        out.push(&rest[..len]);
+        rest = &rest[len..];
+    }
+    out
 }
 
 fn delimiter_byte(delimiter: Delimiter) -> u8 {
@@ -294,7 +356,7 @@ mod tests {
                 Ok(x + 1)
             }
         };
-        assert_eq!(version_hash(tokens).to_hex(), "5f1958d8b3377ba7fbd01a158a56d710539a215b214860729c733f02593b92c8");
+        assert_eq!(version_hash(tokens).to_hex(), "d08911327c724050d6779f98dd0a9bd13bb4c7f008e052a2d1ff7d1929da54a6");
     }
 
     #[test]
@@ -316,7 +378,7 @@ mod tests {
                 let i = 0xFFu8;
             }
         };
-        assert_eq!(version_hash(tokens).to_hex(), "3628a721cf373403e28b02ec404f6d8227ac6e8f9d7a3e30353681dec7a0f07e");
+        assert_eq!(version_hash(tokens).to_hex(), "5ea05c548b685e6cfee32f48a484ef073d96428519c8c2c0dd610d098c7bc887");
     }
 
     #[test]
@@ -329,12 +391,8 @@ mod tests {
         };
         expected.push(1); // ident `a`
         lp(&mut expected, b"a");
-        expected.push(2); // punct `+`, joint
-        expected.extend_from_slice(&u32::from('+').to_le_bytes());
-        expected.push(1);
-        expected.push(2); // punct `=`, alone
-        expected.extend_from_slice(&u32::from('=').to_le_bytes());
-        expected.push(0);
+        expected.push(2); // operator `+=` (a glued run of joint puncts)
+        lp(&mut expected, b"+=");
         expected.push(5); // literal r"s": kind 1, value, empty suffix
         let mut lit = vec![1];
         lp(&mut lit, b"s");
@@ -368,24 +426,27 @@ mod tests {
     }
 
     #[test]
-    fn quote_and_source_differ_only_in_punct_spacing() {
-        // quote! emits a lone `?` as `Alone` even when a `;` follows it;
-        // the source parser (like rustc) marks it `Joint`. Spacing is part of
-        // the hash, so hash the tokens the compiler hands the macro, never a
-        // re-quoted copy.
-        assert_ne!(version_hash(quote! { x?; }), h("x?;"));
-        assert_eq!(version_hash(quote! { x?; }), h("x? ;"));
-        let quoted = quote! {
-            async fn wf(ctx: &WorkflowContext, n: u32) -> Result<u32, E> {
-                let x = ctx.activity(a, n).await? ;
-                Ok(x + 1)
-            }
-        };
-        let parsed = h("async fn wf(ctx: &WorkflowContext, n: u32) -> Result<u32, E> {
-                let x = ctx.activity(a, n).await? ;
-                Ok(x + 1)
-            }");
-        assert_eq!(version_hash(quoted), parsed);
+    fn rustfmt_trailing_commas_do_not_move_the_hash() {
+        assert_eq!(h("fn f(a: u8, b: u8) {}"), h("fn f(\n    a: u8,\n    b: u8,\n) {}"));
+        assert_eq!(h("let v = [1, 2];"), h("let v = [1, 2,];"));
+        assert_eq!(h("S { a, b }"), h("S { a, b, }"));
+        assert_eq!(h("match x { A => {}, B => 1 }"), h("match x { A => {} B => 1, }"));
+        assert_ne!(h("let t = (a,);"), h("let t = (a);"), "a one-element tuple is not a parenthesized value");
+        assert_ne!(h("f(a, b)"), h("f(a b)"));
+    }
+
+    #[test]
+    fn punct_spacing_only_matters_where_it_changes_the_operators() {
+        // quote! marks a lone `?` `Alone` even when `;` follows; the source
+        // parser marks it `Joint`. Both split to `?` `;`.
+        assert_eq!(version_hash(quote! { x?; }), h("x?;"));
+        assert_eq!(h("x?;"), h("x? ;"));
+        assert_eq!(h("fn f(x:&T) {}"), h("fn f(x: &T) {}"));
+        assert_eq!(h("a..=b"), h("a ..= b"));
+        assert_ne!(h("a && b"), h("a & &b"));
+        assert_ne!(h("a..=b"), h("a.. =b"));
+        assert_eq!(split_operators("<<=>>"), ["<<=", ">>"]);
+        assert_eq!(split_operators(":&"), [":", "&"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@ pub use continuum_core::{
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, Clock,
     CommandDescription, CommandKind, Engine, EngineConfig, EngineStats, Event, HistoryEvent, InMemoryJournal,
-    IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError, RetryPolicy,
+    IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy,
     RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq, SignalError,
     SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartError, StartOptions, SystemClock, ValueKind,
     VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,

@@ -222,6 +222,14 @@ impl LiveRun {
                         core.deliver(command, Resolution { event_seq: recorded.seq, kind });
                         continue;
                     }
+                    if let Event::RunCancelled { .. } = recorded.event {
+                        // Cancelled while waiting here: the code agrees.
+                        core.cursor += 1;
+                        drop(core);
+                        self.future = None;
+                        self.terminal = true;
+                        return Some(recorded.event);
+                    }
                     // The history holds a command (or the run's end) the
                     // code did not reach: it waited instead.
                     let expected: Option<CommandDescription> = core.expected_at_cursor().map(|(_, d)| d);

@@ -76,6 +76,14 @@ impl InMemoryJournal {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// Every run id, oldest first (used by the testkit's paranoid mode).
+    pub fn all_runs_for_tests(&self) -> Vec<RunId> {
+        let st = self.lock();
+        let mut runs: Vec<_> = st.runs.values().map(|r| (r.info.started_at, r.info.id)).collect();
+        runs.sort();
+        runs.into_iter().map(|(_, id)| id).collect()
+    }
+
     /// Replaces the payload of one event with raw text — for tests of
     /// histories that no longer decode.
     pub fn corrupt_payload_for_tests(&self, run: RunId, seq: Seq, raw: &str) -> bool {

@@ -372,7 +372,11 @@ async fn dispatch_loop(
     tx: mpsc::UnboundedSender<Command>,
 ) {
     let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
+    // Attempts belong to this loop: when the runtime stops, they stop with
+    // it (and so do their heartbeats, letting the leases expire).
+    let mut attempts = tokio::task::JoinSet::new();
     loop {
+        while attempts.try_join_next().is_some() {}
         let free = slots.available_permits();
         if free == 0 {
             // Wait for one attempt to finish before claiming more.
@@ -405,7 +409,7 @@ async fn dispatch_loop(
         for task in claim.tasks {
             let Ok(permit) = slots.clone().acquire_owned().await else { return };
             let (journal, registry, clock, tx) = (journal.clone(), registry.clone(), clock.clone(), tx.clone());
-            tokio::spawn(async move {
+            attempts.spawn(async move {
                 if let Some(outcome) = worker::run_task(journal, registry, clock, task, config).await
                     && tx.send(Command::Task(outcome)).is_err()
                 {
