@@ -183,6 +183,10 @@ pub struct ReplayDriftError {
     /// What the code asked for (`None`: the code asked for nothing; it
     /// waited or returned).
     pub found: Option<CommandDescription>,
+    /// More about the disagreement, when the two sides above do not say
+    /// it all (a different return value, a run the history ended).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl fmt::Display for ReplayDriftError {
@@ -193,8 +197,12 @@ impl fmt::Display for ReplayDriftError {
             None => writeln!(f, "  - history: no command at this point")?,
         }
         match &self.found {
-            Some(c) => write!(f, "  + code:    {c}"),
-            None => write!(f, "  + code:    no command (the workflow waited or returned)"),
+            Some(c) => write!(f, "  + code:    {c}")?,
+            None => write!(f, "  + code:    no command (the workflow waited or returned)")?,
+        }
+        match &self.detail {
+            Some(d) => write!(f, "\n  {d}"),
+            None => Ok(()),
         }
     }
 }

@@ -69,6 +69,29 @@ pub trait Activity: Send + Sync + 'static {
     fn run(input: Self::Input) -> BoxFuture<'static, Result<Self::Output, ActivityError>>;
 }
 
+/// The argument type of the marker functions `#[workflow]` and
+/// `#[activity]` generate; it cannot be built outside this crate, so the
+/// functions exist only to be passed by name (`ctx.activity(charge, …)`).
+///
+/// The macros generate a braced struct (type namespace) and a function of
+/// the same name (value namespace) instead of a unit struct: a unit struct
+/// named `reserve` would turn `let reserve = …` into a pattern match and
+/// break ordinary code.
+#[derive(Debug)]
+pub struct Marker {
+    _private: (),
+}
+
+/// A workflow passed by name: the function `#[workflow]` generates.
+pub trait WorkflowRef<W: Workflow> {}
+
+impl<F: Fn(Marker) -> W, W: Workflow> WorkflowRef<W> for F {}
+
+/// An activity passed by name: the function `#[activity]` generates.
+pub trait ActivityRef<A: Activity> {}
+
+impl<F: Fn(Marker) -> A, A: Activity> ActivityRef<A> for F {}
+
 type WorkflowStart =
     fn(WorkflowContext, &Payload) -> Result<BoxFuture<'static, Result<Payload, RunFailure>>, PayloadError>;
 

@@ -303,7 +303,16 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
         #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #fn_name;
+        #vis struct #fn_name {}
+
+        #(#docs)*
+        ///
+        /// A workflow: pass it by name to `Runtime::start` or register it
+        /// with the runtime builder.
+        #[allow(dead_code)]
+        #vis fn #fn_name(_: #krate::__private::Marker) -> #fn_name {
+            #fn_name {}
+        }
 
         impl #fn_name {
             #[doc(hidden)]
@@ -392,7 +401,16 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
         #(#docs)*
         #[allow(non_camel_case_types)]
         #[derive(Clone, Copy, Debug, Default)]
-        #vis struct #fn_name;
+        #vis struct #fn_name {}
+
+        #(#docs)*
+        ///
+        /// An activity: pass it by name to `ctx.activity` and to the
+        /// runtime builder; call its body directly with `call`.
+        #[allow(dead_code)]
+        #vis fn #fn_name(_: #krate::__private::Marker) -> #fn_name {
+            #fn_name {}
+        }
 
         impl #fn_name {
             /// Runs the activity's body directly, outside any workflow (for
@@ -448,7 +466,8 @@ mod tests {
                 }
             },
         );
-        assert!(out.contains("pub struct place"), "{out}");
+        assert!(out.contains("pub struct place { }"), "{out}");
+        assert!(out.contains("pub fn place (_ : :: continuum :: __private :: Marker) -> place"), "{out}");
         assert!(out.contains("const NAME : & 'static str = \"place\""), "{out}");
         assert!(out.contains("ctx . __at"), "{out}");
         assert_eq!(out.matches("site_info").count(), 4, "two sites, each in the body and the table: {out}");

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use continuum_core::engine::{Replayed, replay_history};
+use continuum_core::workflow::WorkflowRef;
 use continuum_core::{ErasedWorkflow, HistoryEvent, ReplayDriftError, RunFailure, Workflow};
 
 /// A golden file could not be read, or its history does not replay.
@@ -106,7 +107,7 @@ pub fn write_golden(path: impl AsRef<Path>, history: &[HistoryEvent]) -> Result<
 }
 
 /// Replays the history in `path` through `W`'s current code.
-pub fn replay<W: Workflow>(_workflow: W, path: impl AsRef<Path>) -> Result<Replayed, GoldenError> {
+pub fn replay<W: Workflow>(_workflow: impl WorkflowRef<W>, path: impl AsRef<Path>) -> Result<Replayed, GoldenError> {
     let history = read_history(path)?;
     replay_events::<W>(history)
 }
@@ -118,5 +119,6 @@ pub fn replay_events<W: Workflow>(history: Vec<HistoryEvent>) -> Result<Replayed
     {
         return Err(GoldenError::WrongWorkflow { expected: W::NAME.to_owned(), found: workflow.clone() });
     }
-    replay_history(&ErasedWorkflow::of::<W>(), Arc::from(history)).map_err(GoldenError::Replay)
+    replay_history(&ErasedWorkflow::of::<W>(), continuum_core::RunId(uuid::Uuid::nil()), Arc::from(history))
+        .map_err(GoldenError::Replay)
 }

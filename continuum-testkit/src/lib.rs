@@ -42,6 +42,7 @@ use continuum_core::engine::replay_history;
 use continuum_core::journal::{Journal, RunInfo};
 use continuum_core::runtime::decode_outcome;
 use continuum_core::runtime::worker::{WorkerConfig, execute_attempt};
+use continuum_core::workflow::{ActivityRef, WorkflowRef};
 use continuum_core::{
     Activity, ActivityError, ActivityOptions, AwaitError, CancelError, Clock, Engine, EngineConfig, ErasedActivity,
     HistoryEvent, InMemoryJournal, JournalError, Payload, Registry, RunId, RunOutcome, SignalSendError, StartError,
@@ -61,20 +62,20 @@ pub struct TestEnvBuilder {
 
 impl TestEnvBuilder {
     /// Registers a workflow.
-    pub fn workflow<W: Workflow>(mut self, _workflow: W) -> Self {
+    pub fn workflow<W: Workflow>(mut self, _workflow: impl WorkflowRef<W>) -> Self {
         self.registry.register_workflow::<W>();
         self
     }
 
     /// Registers an activity; it runs inline.
-    pub fn activity<A: Activity>(mut self, _activity: A) -> Self {
+    pub fn activity<A: Activity>(mut self, _activity: impl ActivityRef<A>) -> Self {
         self.registry.register_activity::<A>();
         self
     }
 
     /// Replaces activity `A` with `f` (registering it if needed). The mock
     /// keeps `A`'s retry policy and timeout.
-    pub fn mock<A, F>(mut self, _activity: A, f: F) -> Self
+    pub fn mock<A, F>(mut self, _activity: impl ActivityRef<A>, f: F) -> Self
     where
         A: Activity,
         F: Fn(A::Input) -> Result<A::Output, ActivityError> + Send + Sync + 'static,
@@ -188,14 +189,14 @@ impl TestEnv {
 
     /// Starts `W` and runs it until it waits on time or a signal (or ends).
     /// Panics if the start is rejected; see [`TestEnv::try_start`].
-    pub fn start<W: Workflow>(&mut self, workflow: W, input: W::Input) -> TestRun<W> {
+    pub fn start<W: Workflow>(&mut self, workflow: impl WorkflowRef<W>, input: W::Input) -> TestRun<W> {
         self.try_start(workflow, input, None).unwrap_or_else(|e| panic!("start of `{}` failed: {e}", W::NAME))
     }
 
     /// Starts `W` with an optional workflow id.
     pub fn try_start<W: Workflow>(
         &mut self,
-        _workflow: W,
+        _workflow: impl WorkflowRef<W>,
         input: W::Input,
         workflow_id: Option<String>,
     ) -> Result<TestRun<W>, StartError> {
@@ -343,7 +344,7 @@ impl TestEnv {
             self.checked.push(info.id);
             let Some(workflow) = self.registry.workflow(&info.workflow) else { continue };
             let history: Arc<[HistoryEvent]> = self.history(info.id).into();
-            if let Err(failure) = replay_history(workflow, history) {
+            if let Err(failure) = replay_history(workflow, info.id, history) {
                 panic!("paranoid replay of run {} (`{}`) differs from its history:\n{failure}", info.id, info.workflow);
             }
         }

@@ -5,11 +5,11 @@ pub use continuum_core::{
 };
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, Clock,
-    CommandDescription, CommandKind, Engine, EngineConfig, EngineStats, Event, HistoryEvent, InMemoryJournal,
-    IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy,
-    RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq, SignalError,
-    SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartError, StartOptions, SystemClock, ValueKind,
-    VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,
+    CommandDescription, CommandKind, Engine, EngineConfig, EngineStats, ErasedWorkflow, Event, HistoryEvent,
+    InMemoryJournal, IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError,
+    Replayed, RetryPolicy, RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq,
+    SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartError, StartOptions, SystemClock,
+    ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,
 };
 pub use continuum_macros::{activity, workflow};
 
@@ -54,7 +54,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use continuum_core::ids::SiteInfo;
-    pub use continuum_core::workflow::{ActivityResult, WorkflowResult};
+    pub use continuum_core::workflow::{ActivityResult, Marker, WorkflowResult};
     pub use continuum_core::{
         Activity, ActivityError, ActivityOptions, SiteId, VersionHash, Workflow, WorkflowContext,
     };

@@ -126,6 +126,7 @@ fn undecodable_payload_in_history_fails_only_that_run() {
     assert!(env.journal().corrupt_payload_for_tests(a.id(), seq, "{not json"));
 
     env.crash();
+    assert_eq!(env.engine().stats().runs_replayed, 2, "both runs were rebuilt from the journal");
     env.advance(hours(1));
 
     match env.outcome(a.id()) {

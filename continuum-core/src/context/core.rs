@@ -162,6 +162,16 @@ impl RunCore {
         expected: Option<CommandDescription>,
         found: Option<CommandDescription>,
     ) -> RunFailure {
+        self.drift_with(seq, expected, found, None)
+    }
+
+    pub(crate) fn drift_with(
+        &self,
+        seq: Seq,
+        expected: Option<CommandDescription>,
+        found: Option<CommandDescription>,
+        detail: Option<String>,
+    ) -> RunFailure {
         RunFailure::Drift {
             drift: Box::new(ReplayDriftError {
                 run: self.run,
@@ -169,6 +179,7 @@ impl RunCore {
                 seq,
                 expected,
                 found,
+                detail,
             }),
         }
     }

@@ -25,7 +25,7 @@ use crate::error::RunFailure;
 use crate::event::{CommandKind, Event, ValueKind};
 use crate::ids::{RunId, SiteInfo};
 use crate::payload::Payload;
-use crate::workflow::Activity;
+use crate::workflow::{Activity, ActivityRef};
 
 /// Marker unwound through workflow code when the engine must stop a run's
 /// poll (the failure is already recorded in the run's state).
@@ -99,7 +99,7 @@ impl WorkflowContext {
     /// [`ActivityCall::retry`]/[`ActivityCall::timeout`]); a failure after
     /// the last attempt arrives as `Err`, not as a crash.
     #[track_caller]
-    pub fn activity<A: Activity>(&self, activity: A, input: A::Input) -> ActivityCall<'_, A> {
+    pub fn activity<A: Activity>(&self, activity: impl ActivityRef<A>, input: A::Input) -> ActivityCall<'_, A> {
         self.here().activity(activity, input)
     }
 
@@ -164,7 +164,7 @@ fn abort() -> ! {
 
 impl<'a> Sited<'a> {
     /// See [`WorkflowContext::activity`].
-    pub fn activity<A: Activity>(self, _activity: A, input: A::Input) -> ActivityCall<'a, A> {
+    pub fn activity<A: Activity>(self, _activity: impl ActivityRef<A>, input: A::Input) -> ActivityCall<'a, A> {
         ActivityCall::new(self.ctx, self.at, input)
     }
 

@@ -74,12 +74,15 @@ pub enum Replayed {
 /// failure if the code and the history disagree ([`RunFailure::Drift`]) or
 /// a payload does not decode. A history that ended in a failure replays
 /// cleanly only if the code fails the same way.
-pub fn replay_history(workflow: &ErasedWorkflow, history: Arc<[HistoryEvent]>) -> Result<Replayed, RunFailure> {
+pub fn replay_history(
+    workflow: &ErasedWorkflow,
+    run: RunId,
+    history: Arc<[HistoryEvent]>,
+) -> Result<Replayed, RunFailure> {
     let Some(first) = history.first() else {
         return Err(RunFailure::SuspendLeak { detail: "empty history".into() });
     };
     let now = history.last().map_or(first.at, |e| e.at);
-    let run = RunId::new_random();
     let recorded_end = history.last().and_then(|e| RunOutcome::from_event(&e.event));
     let lease = crate::journal::Lease { run, token: 0 };
     let (mut live, failure) = LiveRun::new(workflow.clone(), run, history, lease, now);

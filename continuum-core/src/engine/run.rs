@@ -199,7 +199,18 @@ impl LiveRun {
                     // The code returned; the history must end the same way.
                     let failure = match &recorded.event {
                         Event::RunCompleted { output: recorded_output } if *recorded_output == output => None,
-                        _ => Some(core.drift(recorded.seq, core.expected_at_cursor().map(|(_, d)| d), None)),
+                        Event::RunCompleted { output: recorded_output } => Some(core.drift_with(
+                            recorded.seq,
+                            None,
+                            None,
+                            Some(format!("the workflow returned {output} but the history recorded {recorded_output}")),
+                        )),
+                        other => Some(core.drift_with(
+                            recorded.seq,
+                            core.expected_at_cursor().map(|(_, d)| d),
+                            None,
+                            Some(format!("the workflow returned {output} where the history has {}", other.type_name())),
+                        )),
                     };
                     core.cursor = core.history.len();
                     drop(core);

@@ -21,7 +21,7 @@ use crate::ids::RunId;
 use crate::journal::{InMemoryJournal, Journal, MailboxSignal, RunInfo, TaskOutcome};
 use crate::payload::Payload;
 use crate::registry::Registry;
-use crate::workflow::{Activity, Workflow};
+use crate::workflow::{Activity, ActivityRef, Workflow, WorkflowRef};
 
 /// Options for [`Runtime::start`].
 #[derive(Debug, Clone, Default)]
@@ -69,13 +69,13 @@ impl RuntimeBuilder {
     }
 
     /// Registers a workflow.
-    pub fn workflow<W: Workflow>(mut self, _workflow: W) -> Self {
+    pub fn workflow<W: Workflow>(mut self, _workflow: impl WorkflowRef<W>) -> Self {
         self.registry.register_workflow::<W>();
         self
     }
 
     /// Registers an activity.
-    pub fn activity<A: Activity>(mut self, _activity: A) -> Self {
+    pub fn activity<A: Activity>(mut self, _activity: impl ActivityRef<A>) -> Self {
         self.registry.register_activity::<A>();
         self
     }
@@ -150,7 +150,7 @@ impl Runtime {
     /// Starts workflow `W` with `input`.
     pub async fn start<W: Workflow>(
         &self,
-        _workflow: W,
+        _workflow: impl WorkflowRef<W>,
         input: W::Input,
         options: StartOptions,
     ) -> Result<RunHandle<W>, StartError> {
