@@ -235,8 +235,9 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
         Ok(f) => f,
         // Mid-typing: hand the tokens back untouched.
         Err(e) => {
-            let err = e.to_compile_error();
-            return quote!(#item #err);
+            let mut out = item;
+            out.extend(e.to_compile_error());
+            return out;
         }
     };
     let mut errors = Errors::default();
@@ -344,8 +345,9 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
     let item_fn: ItemFn = match syn::parse2(item.clone()) {
         Ok(f) => f,
         Err(e) => {
-            let err = e.to_compile_error();
-            return quote!(#item #err);
+            let mut out = item;
+            out.extend(e.to_compile_error());
+            return out;
         }
     };
     let mut errors = Errors::default();
@@ -367,7 +369,7 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
         ));
     }
     let input = params.first().and_then(|p| typed_param(p));
-    if params.first().is_some() && input.is_none() {
+    if !params.is_empty() && input.is_none() {
         errors.push(syn::Error::new_spanned(params[0], "activities are free functions; `self` is not allowed"));
     }
     if !errors.is_empty() {

@@ -1,4 +1,4 @@
-#![doc = include_str!("../../README.md")]
+#![doc = include_str!("lib.md")]
 
 pub use continuum_core::{
     Activity, clock, engine, error, event, future, ids, journal, payload, retry, runtime, workflow,

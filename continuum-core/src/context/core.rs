@@ -62,10 +62,28 @@ impl CallSite {
     }
 }
 
+/// What a replayed command event recorded that its effect needs back.
+/// (Only this is copied out of the history, never the whole event.)
+pub(crate) enum Recorded {
+    Nothing,
+    FireAt(DateTime<Utc>),
+    TimeoutAt(Option<DateTime<Utc>>),
+    Value(Payload),
+}
+
+/// The id of the current thread, cached: comparing it on every effect poll
+/// must not clone the thread handle.
+pub(crate) fn current_thread() -> ThreadId {
+    thread_local! {
+        static ID: ThreadId = std::thread::current().id();
+    }
+    ID.with(|id| *id)
+}
+
 /// The outcome of issuing a command.
 pub(crate) enum Issued {
-    /// Replayed from history: the recorded command event.
-    Replayed(Seq, Event),
+    /// Replayed from history: what the command event recorded.
+    Replayed(Seq, Recorded),
     /// New: appended to the outbox.
     Live(Seq),
 }
@@ -129,7 +147,7 @@ impl RunCore {
         if self.fatal.is_some() {
             return false;
         }
-        if self.poller != Some(std::thread::current().id()) {
+        if self.poller != Some(current_thread()) {
             self.fatal = Some(RunFailure::SuspendLeak {
                 detail: format!(
                     "an effect of run {} was polled outside the engine's poll of the run (from another thread or executor); \
@@ -214,9 +232,14 @@ impl RunCore {
                 self.fatal = Some(self.drift(seq, Some(expected), Some(found())));
                 return None;
             }
-            let event = recorded.event.clone();
+            let data = match &recorded.event {
+                Event::TimerStarted { fire_at, .. } => Recorded::FireAt(*fire_at),
+                Event::SignalAwaited { timeout_at, .. } => Recorded::TimeoutAt(*timeout_at),
+                Event::ValueRecorded { value, .. } => Recorded::Value(value.clone()),
+                _ => Recorded::Nothing,
+            };
             self.cursor += 1;
-            return Some(Issued::Replayed(seq, event));
+            return Some(Issued::Replayed(seq, data));
         }
         let seq = self.next_seq;
         self.next_seq += 1;

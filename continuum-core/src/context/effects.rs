@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use super::core::{CallSite, Issued, OpenCommand, ResolutionKind};
+use super::core::{CallSite, Issued, OpenCommand, Recorded, ResolutionKind};
 use super::{WorkflowContext, abort};
 use crate::clock;
 use crate::error::{ActivityError, RunFailure, SignalError};
@@ -221,7 +221,7 @@ impl Future for Sleep<'_> {
                 fire_at: clock::add(core.now, duration),
             })?;
             let seq = match issued {
-                Issued::Replayed(seq, Event::TimerStarted { fire_at, .. }) => {
+                Issued::Replayed(seq, Recorded::FireAt(fire_at)) => {
                     core.open.insert(seq, OpenCommand::Timer { fire_at });
                     seq
                 }
@@ -274,7 +274,7 @@ impl<T: DeserializeOwned> Future for SignalWait<'_, T> {
                 timeout_at: timeout.map(|t| clock::add(core.now, t)),
             })?;
             let (seq, timeout_at) = match issued {
-                Issued::Replayed(seq, Event::SignalAwaited { timeout_at, .. }) => (seq, timeout_at),
+                Issued::Replayed(seq, Recorded::TimeoutAt(timeout_at)) => (seq, timeout_at),
                 Issued::Replayed(seq, _) => (seq, None),
                 Issued::Live(seq) => (seq, timeout.map(|t| clock::add(core.now, t))),
             };

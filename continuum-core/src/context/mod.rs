@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use self::core::{CallSite, Issued, RunCore};
+use self::core::{CallSite, Issued, Recorded, RunCore};
 pub use self::effects::{ActivityCall, SignalWait, Sleep};
 use crate::error::RunFailure;
 use crate::event::{CommandKind, Event, ValueKind};
@@ -265,7 +265,7 @@ impl<'a> Sited<'a> {
                     abort()
                 }
             },
-            Issued::Replayed(seq, Event::ValueRecorded { value, .. }) => match value.decode::<T>() {
+            Issued::Replayed(seq, Recorded::Value(value)) => match value.decode::<T>() {
                 Ok(v) => v,
                 Err(error) => {
                     core.fatal = Some(RunFailure::HistoryDecode { run: core.run, seq, error });

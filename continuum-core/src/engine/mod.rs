@@ -458,7 +458,7 @@ impl Engine {
                 match command {
                     OpenCommand::Timer { fire_at } => self.timers.arm(fire_at, run, seq, TimerKind::Timer),
                     OpenCommand::Signal { timeout_at: Some(at), .. } => {
-                        self.timers.arm(at, run, seq, TimerKind::SignalTimeout)
+                        self.timers.arm(at, run, seq, TimerKind::SignalTimeout);
                     }
                     OpenCommand::Signal { timeout_at: None, .. } | OpenCommand::Activity => {}
                 }

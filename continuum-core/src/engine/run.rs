@@ -86,19 +86,20 @@ impl LiveRun {
         lease: Lease,
         now: DateTime<Utc>,
     ) -> (Self, Option<RunFailure>) {
-        let core = Arc::new(Mutex::new(RunCore::new(run, workflow.name, workflow.sites, history.clone(), now)));
+        let start = match history.first().map(|e| (&e.event, e.seq)) {
+            Some((Event::RunStarted { input, .. }, seq)) => Ok((input.clone(), seq)),
+            _ => {
+                Err(RunFailure::SuspendLeak { detail: format!("history of run {run} does not begin with run_started") })
+            }
+        };
+        let core = Arc::new(Mutex::new(RunCore::new(run, workflow.name, workflow.sites, history, now)));
         let ctx = WorkflowContext::new(core.clone(), run, workflow.name);
-        let (future, failure) = match history.first().map(|e| (&e.event, e.seq)) {
-            Some((Event::RunStarted { input, .. }, seq)) => match workflow.start(ctx, input) {
+        let (future, failure) = match start {
+            Ok((input, seq)) => match workflow.start(ctx, &input) {
                 Ok(f) => (Some(f), None),
                 Err(error) => (None, Some(RunFailure::HistoryDecode { run, seq, error })),
             },
-            _ => (
-                None,
-                Some(RunFailure::SuspendLeak {
-                    detail: format!("history of run {run} does not begin with run_started"),
-                }),
-            ),
+            Err(failure) => (None, Some(failure)),
         };
         let live = Self {
             run,
@@ -128,7 +129,7 @@ impl LiveRun {
         {
             let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
             core.now = now;
-            core.poller = Some(std::thread::current().id());
+            core.poller = Some(crate::context::core::current_thread());
         }
         let mut cx = Context::from_waker(&self.waker);
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
@@ -182,10 +183,13 @@ impl LiveRun {
     /// Replays the recorded history. Returns the terminal event if the run
     /// ended (code returned, or code and history disagree).
     pub(crate) fn replay(&mut self, now: DateTime<Utc>) -> Option<Event> {
+        // One handle on the history for the whole replay: events are read
+        // in place, never copied.
+        let history = self.core().history.clone();
         loop {
             let polled = self.poll(now);
             let mut core = self.core();
-            let recorded = core.history.get(core.cursor).cloned();
+            let recorded = history.get(core.cursor);
             match (polled, recorded) {
                 (Polled::Done(result), None) => {
                     drop(core);
@@ -223,11 +227,11 @@ impl LiveRun {
                 (Polled::Pending, Some(recorded)) => {
                     if let Some(command) = recorded.event.resolves() {
                         core.cursor += 1;
-                        let kind = match recorded.event {
-                            Event::ActivityCompleted { output, .. } => ResolutionKind::Activity(Ok(output)),
-                            Event::ActivityFailed { error, .. } => ResolutionKind::Activity(Err(error)),
+                        let kind = match &recorded.event {
+                            Event::ActivityCompleted { output, .. } => ResolutionKind::Activity(Ok(output.clone())),
+                            Event::ActivityFailed { error, .. } => ResolutionKind::Activity(Err(error.clone())),
                             Event::TimerFired { .. } => ResolutionKind::TimerFired,
-                            Event::SignalReceived { payload, .. } => ResolutionKind::Signal(Some(payload)),
+                            Event::SignalReceived { payload, .. } => ResolutionKind::Signal(Some(payload.clone())),
                             _ => ResolutionKind::Signal(None),
                         };
                         core.deliver(command, Resolution { event_seq: recorded.seq, kind });
@@ -239,7 +243,7 @@ impl LiveRun {
                         drop(core);
                         self.future = None;
                         self.terminal = true;
-                        return Some(recorded.event);
+                        return Some(recorded.event.clone());
                     }
                     // The history holds a command (or the run's end) the
                     // code did not reach: it waited instead.
