@@ -7,6 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{FnArg, ItemFn, LitFloat, LitInt, LitStr, Pat, Token};
 
+use crate::check;
 use crate::duration::{as_millis_u64, parse_duration};
 use crate::hash::version_hash;
 use crate::sites::rewrite_sites;
@@ -21,6 +22,8 @@ mod kw {
     syn::custom_keyword!(multiplier);
     syn::custom_keyword!(max);
     syn::custom_keyword!(jitter);
+    syn::custom_keyword!(strict);
+    syn::custom_keyword!(__checked);
 }
 
 /// Collects errors so all of them are reported together.
@@ -47,6 +50,11 @@ impl Errors {
 struct WorkflowArgs {
     name: Option<LitStr>,
     krate: Option<syn::Path>,
+    /// Unmarked helper calls are errors, not warnings.
+    strict: bool,
+    /// Set by `#[continuum::workflows]`, which checked the body with the
+    /// module's imports in view.
+    checked: bool,
 }
 
 impl Parse for WorkflowArgs {
@@ -68,8 +76,20 @@ impl Parse for WorkflowArgs {
                     return Err(syn::Error::new(k.span, "`crate` given twice"));
                 }
                 args.krate = Some(input.parse()?);
+            } else if look.peek(kw::strict) {
+                let k: kw::strict = input.parse()?;
+                if args.strict {
+                    return Err(syn::Error::new(k.span, "`strict` given twice"));
+                }
+                args.strict = true;
+            } else if input.peek(kw::__checked) {
+                input.parse::<kw::__checked>()?;
+                args.checked = true;
             } else {
-                return Err(syn::Error::new(input.span(), "unknown argument; valid: `name = \"…\"`, `crate = path`"));
+                return Err(syn::Error::new(
+                    input.span(),
+                    "unknown argument; valid: `name = \"…\"`, `crate = path`, `strict`",
+                ));
             }
             if !input.is_empty() {
                 input.parse::<Token![,]>()?;
@@ -278,6 +298,12 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
         Some((p, t)) => (p.to_token_stream(), t.to_token_stream()),
         None => (quote!(_), quote!(())),
     };
+    if !errors.is_empty() && !args.checked {
+        // Report the body's problems alongside the signature's.
+        if let Some(e) = check::check_fn(&item_fn, &check::Scope::default(), ctx_ident.as_ref()).error() {
+            errors.push(e);
+        }
+    }
     let (Some(ctx_ident), true) = (ctx_ident, errors.is_empty()) else {
         let errs = errors.into_tokens();
         return quote!(#item_fn #errs);
@@ -286,7 +312,16 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
     let fn_name = &item_fn.sig.ident;
     let name = args.name.map_or_else(|| fn_name.to_string(), |n| n.value());
     let version = version_hash(item_fn.to_token_stream()).0;
+    let determinism = if args.checked {
+        TokenStream::new()
+    } else {
+        let report = check::check_fn(&item_fn, &check::Scope::default(), Some(&ctx_ident));
+        let errors = report.error().map(|e| e.to_compile_error()).unwrap_or_default();
+        let probes = check::helper_probes(&report.helpers, args.strict);
+        quote!(#errors #probes)
+    };
     let mut block = (*item_fn.block).clone();
+    check::quiet_logs_on_replay(&mut block, &krate);
     let sites = rewrite_sites(&name, &ctx_ident, &krate, &mut block);
     let site_infos = sites.iter().map(|s| s.info_tokens(&krate));
     let vis = &item_fn.vis;
@@ -337,6 +372,7 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
         #errs
+        #determinism
     }
 }
 
@@ -445,6 +481,126 @@ pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
             }
         }
     }
+}
+
+/// Expands `#[pure]` on a helper `fn` or an inline `mod`: checks every
+/// function with the determinism rules and leaves a marker that tells
+/// `#[workflow]`'s helper probes the function is trusted.
+pub fn pure(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    if !attr.is_empty() {
+        errors.push(syn::Error::new_spanned(&attr, "`#[pure]` takes no arguments"));
+    }
+    let krate = default_crate();
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(mut f)) => {
+            let report = check::check_fn(&f, &check::Scope::default(), None);
+            if let Some(e) = report.error() {
+                errors.push(e);
+            }
+            let probes = check::helper_probes(&report.helpers, false);
+            check::quiet_logs_on_replay(&mut f.block, &krate);
+            let marker = check::pure_marker(&f.vis, &f.sig.ident);
+            let errs = errors.into_tokens();
+            quote!(#f #marker #probes #errs)
+        }
+        Ok(syn::Item::Mod(mut m)) => {
+            let Some((_, items)) = &mut m.content else {
+                errors.push(syn::Error::new_spanned(
+                    &m,
+                    "`#[pure]` needs an inline module (`mod helpers { … }`) to see its functions",
+                ));
+                let errs = errors.into_tokens();
+                return quote!(#m #errs);
+            };
+            let scope = check::module_scope(items);
+            let mut extra = Vec::new();
+            for item in items.iter_mut() {
+                if let syn::Item::Fn(f) = item {
+                    let report = check::check_fn(f, &scope, None);
+                    if let Some(e) = report.error() {
+                        errors.push(e);
+                    }
+                    extra.push(check::helper_probes(&report.helpers, false));
+                    check::quiet_logs_on_replay(&mut f.block, &krate);
+                    extra.push(check::pure_marker(&f.vis, &f.sig.ident));
+                }
+            }
+            for tokens in extra {
+                items.push(syn::Item::Verbatim(tokens));
+            }
+            let errs = errors.into_tokens();
+            quote!(#m #errs)
+        }
+        Ok(other) => {
+            errors.push(syn::Error::new_spanned(&other, "`#[pure]` goes on a helper `fn` or an inline `mod`"));
+            let errs = errors.into_tokens();
+            quote!(#other #errs)
+        }
+        // Mid-typing: hand the tokens back untouched.
+        Err(e) => {
+            let mut out = item;
+            out.extend(e.to_compile_error());
+            out
+        }
+    }
+}
+
+fn is_workflow_attr(attr: &syn::Attribute) -> bool {
+    attr.path().segments.last().is_some_and(|s| s.ident == "workflow")
+}
+
+/// Expands `#[continuum::workflows]` on an inline module: checks each
+/// `#[workflow]` in it with the module's own `use` items and declarations
+/// in view (so `use chrono::Utc as Clock;` at module level is resolved),
+/// then hands each workflow to `#[workflow]` marked as checked.
+pub fn workflows(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    if !attr.is_empty() {
+        errors.push(syn::Error::new_spanned(&attr, "`#[workflows]` takes no arguments"));
+    }
+    let mut m = match syn::parse2::<syn::ItemMod>(item.clone()) {
+        Ok(m) => m,
+        Err(e) => {
+            let mut out = item;
+            out.extend(e.to_compile_error());
+            return out;
+        }
+    };
+    let Some((_, items)) = &mut m.content else {
+        errors.push(syn::Error::new_spanned(&m, "`#[workflows]` needs an inline module (`mod orders { … }`)"));
+        let errs = errors.into_tokens();
+        return quote!(#m #errs);
+    };
+    let scope = check::module_scope(items);
+    let mut probes = Vec::new();
+    for item in items.iter_mut() {
+        let syn::Item::Fn(f) = item else { continue };
+        let Some(index) = f.attrs.iter().position(is_workflow_attr) else { continue };
+        let args = match &f.attrs[index].meta {
+            syn::Meta::Path(_) => TokenStream::new(),
+            syn::Meta::List(l) => l.tokens.clone(),
+            syn::Meta::NameValue(_) => continue,
+        };
+        let strict = args.clone().into_iter().any(|t| t.to_string() == "strict");
+        let ctx = f.sig.inputs.first().and_then(typed_param).and_then(|(p, _)| match p {
+            Pat::Ident(p) => Some(p.ident.clone()),
+            _ => None,
+        });
+        let report = check::check_fn(f, &scope, ctx.as_ref());
+        if let Some(e) = report.error() {
+            errors.push(e);
+        }
+        probes.push(check::helper_probes(&report.helpers, strict));
+        let path = f.attrs[index].path().clone();
+        let args = if args.is_empty() { quote!(__checked) } else { quote!(#args, __checked) };
+        f.attrs[index] = syn::parse_quote!(#[#path(#args)]);
+    }
+    for tokens in probes {
+        items.push(syn::Item::Verbatim(tokens));
+    }
+    let errs = errors.into_tokens();
+    quote!(#m #errs)
 }
 
 #[cfg(test)]

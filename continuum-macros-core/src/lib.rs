@@ -5,8 +5,10 @@
 //! - [`sites`]: finds every `ctx.<effect>(…)` call in a workflow body and
 //!   gives it a stable site id.
 //! - [`expand`]: the expansion of `#[workflow]` and `#[activity]`.
+//! - [`check`]: the compile-time determinism checker.
 //! - [`duration`]: parses the human durations used in attribute arguments.
 
+pub mod check;
 pub mod duration;
 pub mod expand;
 pub mod hash;

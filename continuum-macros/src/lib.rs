@@ -27,3 +27,20 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 pub fn activity(attr: TokenStream, item: TokenStream) -> TokenStream {
     continuum_macros_core::expand::activity(attr.into(), item.into()).into()
 }
+
+/// Marks a helper `fn` (or every `fn` in an inline `mod`) as deterministic:
+/// its body is checked with the same rules as a workflow's, and workflows
+/// may call it without a warning (or, under `#[workflow(strict)]`, an
+/// error).
+#[proc_macro_attribute]
+pub fn pure(attr: TokenStream, item: TokenStream) -> TokenStream {
+    continuum_macros_core::expand::pure(attr.into(), item.into()).into()
+}
+
+/// On an inline `mod` of workflows: checks each `#[workflow]` in it with
+/// the module's own `use` items in view, so an import such as
+/// `use chrono::Utc as Clock;` at module level cannot hide `Clock::now()`.
+#[proc_macro_attribute]
+pub fn workflows(attr: TokenStream, item: TokenStream) -> TokenStream {
+    continuum_macros_core::expand::workflows(attr.into(), item.into()).into()
+}

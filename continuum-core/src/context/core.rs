@@ -3,7 +3,7 @@
 //! wakers of effects waiting on them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::thread::ThreadId;
 
@@ -69,6 +69,41 @@ pub(crate) enum Recorded {
     FireAt(DateTime<Utc>),
     TimeoutAt(Option<DateTime<Utc>>),
     Value(Payload),
+}
+
+thread_local! {
+    /// The run whose workflow code this thread is polling, if any.
+    static POLLING: std::cell::RefCell<Option<Arc<Mutex<RunCore>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Marks this thread as polling `core`'s workflow until the guard drops
+/// (also on unwind), so [`replaying`] can answer for code that has no
+/// `ctx` at hand.
+pub(crate) struct PollingGuard(Option<Arc<Mutex<RunCore>>>);
+
+impl PollingGuard {
+    pub(crate) fn enter(core: &Arc<Mutex<RunCore>>) -> PollingGuard {
+        PollingGuard(POLLING.with(|p| p.replace(Some(core.clone()))))
+    }
+}
+
+impl Drop for PollingGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        POLLING.with(|p| *p.borrow_mut() = previous);
+    }
+}
+
+/// Whether the workflow code running on this thread is being replayed
+/// (re-executing past what its history records). `false` outside
+/// workflow code. The `#[workflow]` and `#[pure]` macros guard `tracing`
+/// events with it so a log line appears once per run, not once per replay.
+pub fn replaying() -> bool {
+    POLLING.with(|p| {
+        p.borrow()
+            .as_ref()
+            .is_some_and(|core| core.lock().unwrap_or_else(std::sync::PoisonError::into_inner).is_replaying())
+    })
 }
 
 /// The id of the current thread, cached: comparing it on every effect poll

@@ -19,6 +19,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use self::core::replaying;
 use self::core::{CallSite, Issued, Recorded, RunCore};
 pub use self::effects::{ActivityCall, SignalWait, Sleep};
 use crate::error::RunFailure;

@@ -132,7 +132,10 @@ impl LiveRun {
             core.poller = Some(crate::context::core::current_thread());
         }
         let mut cx = Context::from_waker(&self.waker);
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
+        let result = {
+            let _polling = crate::context::core::PollingGuard::enter(&self.core);
+            std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+        };
         let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
         core.poller = None;
         if let Some(failure) = core.fatal.clone() {
