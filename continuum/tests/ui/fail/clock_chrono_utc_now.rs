@@ -1,0 +1,10 @@
+// `chrono::Utc::now()` reads the wall clock.
+use continuum::prelude::*;
+
+#[workflow]
+async fn stamp(_ctx: &WorkflowContext, _: ()) -> Result<(), WorkflowError> {
+    let _t = chrono::Utc::now();
+    Ok(())
+}
+
+fn main() {}

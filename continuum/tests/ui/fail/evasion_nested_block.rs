@@ -1,0 +1,14 @@
+// `Instant::now()` inside nested blocks.
+use continuum::prelude::*;
+
+#[workflow]
+async fn sneaky(_ctx: &WorkflowContext, _: ()) -> Result<(), WorkflowError> {
+    {
+        {
+            let _t = std::time::Instant::now();
+        }
+    }
+    Ok(())
+}
+
+fn main() {}

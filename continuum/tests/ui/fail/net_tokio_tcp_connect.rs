@@ -1,0 +1,10 @@
+// `tokio::net::TcpStream::connect` does network I/O.
+use continuum::prelude::*;
+
+#[workflow]
+async fn called(_ctx: &WorkflowContext, _: ()) -> Result<(), WorkflowError> {
+    let _s = tokio::net::TcpStream::connect("127.0.0.1:9").await;
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+// `print!` prints again on every replay.
+use continuum::prelude::*;
+
+#[workflow]
+async fn chatty(_ctx: &WorkflowContext, _: ()) -> Result<(), WorkflowError> {
+    print!("charging the card");
+    Ok(())
+}
+
+fn main() {}
