@@ -38,6 +38,9 @@ pub struct Violation {
     pub rule: Rule,
     /// The construct as written (`SystemTime::now`, `println!`).
     pub what: String,
+    /// What an import made of it, when that differs from what is written
+    /// (`r` → `rand::random`).
+    pub resolved: Option<String>,
     /// Its tokens, for the error's span.
     pub tokens: TokenStream,
 }
@@ -45,7 +48,12 @@ pub struct Violation {
 impl Violation {
     /// The compile error: message, then a `help:` line with the fix.
     pub fn to_error(&self) -> syn::Error {
-        let text = format!("{}\nhelp: {}", self.rule.message(&self.what), self.rule.help());
+        let subject = match &self.resolved {
+            _ if self.what.starts_with('`') => self.what.clone(),
+            Some(full) => format!("`{}` (`{full}`)", self.what),
+            None => format!("`{}`", self.what),
+        };
+        let text = format!("{}\nhelp: {}", self.rule.message(&subject), self.rule.help());
         syn::Error::new_spanned(&self.tokens, text)
     }
 }

@@ -40,34 +40,34 @@ pub enum Rule {
 }
 
 impl Rule {
-    /// What is wrong, given the offending path as written.
+    /// What is wrong; `what` is the offending construct, already quoted.
     pub fn message(self, what: &str) -> String {
         match self {
             Rule::Clock => {
-                format!("`{what}` reads a clock, which returns a different value when the workflow is replayed")
+                format!("{what} reads a clock, which returns a different value when the workflow is replayed")
             }
-            Rule::Random => format!("`{what}` draws randomness, which differs when the workflow is replayed"),
-            Rule::Spawn => format!("`{what}` starts work outside the workflow's deterministic schedule"),
-            Rule::Wait => format!("`{what}` waits on real time or on a channel the journal does not see"),
+            Rule::Random => format!("{what} draws randomness, which differs when the workflow is replayed"),
+            Rule::Spawn => format!("{what} starts work outside the workflow's deterministic schedule"),
+            Rule::Wait => format!("{what} waits on real time or on a channel the journal does not see"),
             Rule::Env => {
-                format!("`{what}` reads the process environment, which can differ between a run and its replay")
+                format!("{what} reads the process environment, which can differ between a run and its replay")
             }
-            Rule::Fs => format!("`{what}` touches the file system, which is not journaled"),
-            Rule::Net => format!("`{what}` does network I/O, which is not journaled"),
-            Rule::Process => format!("`{what}` acts on the operating-system process, which is not journaled"),
+            Rule::Fs => format!("{what} touches the file system, which is not journaled"),
+            Rule::Net => format!("{what} does network I/O, which is not journaled"),
+            Rule::Process => format!("{what} acts on the operating-system process, which is not journaled"),
             Rule::GlobalState => {
                 format!("{what} is global mutable state: its value is not journaled and differs after a restart")
             }
             Rule::Select => {
-                format!("`{what}` picks a random branch when several are ready, so a replay can take another branch")
+                format!("{what} picks a random branch when several are ready, so a replay can take another branch")
             }
             Rule::HashOrder => {
-                format!("`{what}` iterates in a random order that changes between a run and its replay")
+                format!("{what} iterates in a random order that changes between a run and its replay")
             }
-            Rule::Print => format!("`{what}` prints again every time the workflow is replayed"),
+            Rule::Print => format!("{what} prints again every time the workflow is replayed"),
             Rule::Client => {
                 format!(
-                    "`{what}` calls the Continuum client from inside a workflow; the call is not journaled and repeats on replay"
+                    "{what} calls the Continuum client from inside a workflow; the call is not journaled and repeats on replay"
                 )
             }
         }

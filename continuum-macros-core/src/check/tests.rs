@@ -186,7 +186,8 @@ fn free_function_calls_become_helper_probes() {
         helpers(
             "let a = std::cmp::max(1, 2); drop(a); let s = Some(1); let v = Vec::<u8>::new(); \
              let d = seconds(1); fn local() {} local(); let f = |x: u8| x; f(1); ctx.now(); \
-             let j = serde_json::to_string(&a); let x = nondeterministic!(helper(1));"
+             let j = serde_json::to_string(&a); let x = nondeterministic!(helper(1)); \
+             let n = u64::from(1u8); let c = char::from_u32(65);"
         ),
         Vec::<String>::new()
     );
@@ -209,4 +210,90 @@ fn log_macros_are_guarded_against_replay() {
     quiet_logs_on_replay(&mut block, &quote!(::continuum));
     let text = quote!(#block).to_string();
     assert_eq!(text.matches("replaying").count(), 2, "{text}");
+}
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use crate::expand;
+
+    /// Fragments of workflow code, including half-typed ones.
+    const PIECES: &[&str] = &[
+        "let x = ",
+        "ctx.activity(charge, 1).await?;",
+        "ctx.",
+        "Instant::now()",
+        "use std::time::{Instant as I, ",
+        "use crate::x::*;",
+        "use ::std::thread::*;",
+        "}",
+        "{",
+        "(",
+        ")",
+        "format!(\"x\", ",
+        "tokio::select! { biased; ",
+        "nondeterministic!(",
+        "static mut X: u8 = 0;",
+        "helper(1);",
+        "<Instant>::now",
+        "|| rand::random::<u8>()",
+        "match x { n if ",
+        "=> n, }",
+        "info!(a = %b, ",
+        "x.signal(a, b, c);",
+        "::",
+        ";",
+        "#[pure] fn f() {}",
+        "async {",
+        "HashMap::<u8, u8>::new()",
+    ];
+
+    /// Drops unmatched closers and closes what is left open, so the text
+    /// tokenizes (the compiler hands macros balanced token trees only).
+    fn balance(text: &str) -> String {
+        let mut out = String::new();
+        let mut open = Vec::new();
+        for c in text.chars() {
+            match c {
+                '(' | '{' | '[' => open.push(c),
+                ')' | '}' | ']' => {
+                    let want = match c {
+                        ')' => '(',
+                        '}' => '{',
+                        _ => '[',
+                    };
+                    if open.last() != Some(&want) {
+                        continue;
+                    }
+                    open.pop();
+                }
+                _ => {}
+            }
+            out.push(c);
+        }
+        while let Some(c) = open.pop() {
+            out.push(match c {
+                '(' => ')',
+                '{' => '}',
+                _ => ']',
+            });
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Whatever the user has typed so far, the macro returns the item
+        /// (so the IDE keeps completing) and never panics.
+        #[test]
+        fn workflow_expansion_never_panics_and_keeps_the_item(picks in prop::collection::vec(0..PIECES.len(), 0..14)) {
+            let body = balance(&picks.iter().map(|&i| PIECES[i]).collect::<Vec<_>>().join(" "));
+            let src = format!("async fn wf(ctx: &WorkflowContext, n: u32) -> Result<u32, E> {{ {body} }}");
+            let item: proc_macro2::TokenStream = src.parse().map_err(|e| TestCaseError::fail(format!("{e}: {src}")))?;
+            let out = expand::workflow(quote::quote!(strict), item.clone()).to_string();
+            prop_assert!(out.contains("wf"), "item lost for {src}: {out}");
+            let _ = expand::pure(proc_macro2::TokenStream::new(), item);
+        }
+    }
 }

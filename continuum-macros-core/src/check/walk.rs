@@ -40,6 +40,12 @@ fn segments(path: &syn::Path) -> Vec<String> {
     path.segments.iter().map(|s| s.ident.to_string()).collect()
 }
 
+/// Primitive types, whose associated functions look like module paths.
+const PRIMITIVES: &[&str] = &[
+    "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64", "i128", "isize", "f32", "f64", "bool",
+    "char", "str",
+];
+
 fn starts_lowercase(s: &str) -> bool {
     s.starts_with(|c: char| c.is_lowercase() || c == '_')
 }
@@ -93,27 +99,43 @@ pub(crate) struct Walk<'a> {
 
 impl Walk<'_> {
     fn report(&mut self, rule: Rule, what: String, tokens: TokenStream) {
-        self.violations.push(Violation { rule, what, tokens });
+        self.violations.push(Violation { rule, what, resolved: None, tokens });
     }
 
-    /// The first rule `segs` breaks under any reading the scope allows.
-    fn rule(&self, segs: &[String], leading_colon: bool, table: fn(&[String], bool) -> Option<Rule>) -> Option<Rule> {
+    /// The first rule `segs` breaks under any reading the scope allows,
+    /// with the full path that broke it.
+    fn rule(
+        &self,
+        segs: &[String],
+        leading_colon: bool,
+        table: fn(&[String], bool) -> Option<Rule>,
+    ) -> Option<(Rule, Vec<String>)> {
         match self.scope.resolve(segs, leading_colon) {
             Resolved::Local => None,
-            Resolved::Candidates { direct, globbed } => {
-                direct.and_then(|d| table(&d, true)).or_else(|| globbed.iter().find_map(|g| table(g, false)))
-            }
+            Resolved::Candidates { direct, globbed } => direct
+                .and_then(|d| table(&d, true).map(|r| (r, d)))
+                .or_else(|| globbed.into_iter().find_map(|g| table(&g, false).map(|r| (r, g)))),
         }
+    }
+
+    /// How a reported path reads: as written, plus what it resolved to
+    /// when an import renamed or completed it.
+    fn describe(segs: &[String], leading_colon: bool, full: &[String], macro_bang: bool) -> (String, Option<String>) {
+        let bang = if macro_bang { "!" } else { "" };
+        let what = format!("{}{}{bang}", if leading_colon { "::" } else { "" }, segs.join("::"));
+        let resolved = (full != segs).then(|| format!("{}{bang}", full.join("::")));
+        (what, resolved)
     }
 
     /// Checks one path; returns whether it broke a rule.
     fn check_segments(&mut self, segs: &[String], leading_colon: bool, tokens: TokenStream) -> bool {
         let hit = self.rule(segs, leading_colon, rules::rule_for_path);
-        if let Some(rule) = hit {
-            let what = format!("{}{}", if leading_colon { "::" } else { "" }, segs.join("::"));
-            self.report(rule, what, tokens);
+        let found = hit.is_some();
+        if let Some((rule, full)) = hit {
+            let (what, resolved) = Self::describe(segs, leading_colon, &full, false);
+            self.violations.push(Violation { rule, what, resolved, tokens });
         }
-        hit.is_some()
+        found
     }
 
     fn check_path(&mut self, path: &syn::Path) -> bool {
@@ -140,14 +162,14 @@ impl Walk<'_> {
             return;
         }
         let hit = self.rule(segs, leading_colon, rules::rule_for_macro);
-        if let Some(rule) = hit {
+        if let Some((rule, full)) = hit {
             let biased = matches!(
                 args.clone().into_iter().take(2).map(|t| t.to_string()).collect::<Vec<_>>().as_slice(),
                 [b, semi] if b == "biased" && semi == ";"
             );
             if !(rule == Rule::Select && biased) {
-                let what = format!("{}{}!", if leading_colon { "::" } else { "" }, segs.join("::"));
-                self.report(rule, what, path_tokens);
+                let (what, resolved) = Self::describe(segs, leading_colon, &full, true);
+                self.violations.push(Violation { rule, what, resolved, tokens: path_tokens });
             }
         }
         match macro_exprs(args) {
@@ -178,6 +200,9 @@ impl Walk<'_> {
         let Some(name) = segs.last() else { return };
         if !starts_lowercase(name) || (segs.len() >= 2 && !starts_lowercase(&segs[segs.len() - 2])) {
             return; // a constructor or an associated function
+        }
+        if segs.len() >= 2 && PRIMITIVES.contains(&segs[segs.len() - 2].as_str()) {
+            return; // `u64::from`, `char::from_u32`: associated functions of primitives
         }
         if path.leading_colon.is_none() && segs.len() == 1 && rules::TRUSTED_NAMES.contains(&name.as_str()) {
             return;
