@@ -309,6 +309,27 @@ pub enum JournalError {
     /// The backend failed.
     #[error("journal backend error: {0}")]
     Backend(String),
+    /// A value cannot be stored as given (for instance a NUL character in
+    /// a workflow id or signal name, which PostgreSQL text cannot hold).
+    /// Nothing was written.
+    #[error("cannot store {what}: {detail}")]
+    InvalidInput {
+        /// What was refused (`workflow id`, `signal name`).
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+    /// A stored event does not decode: the run's history is unreadable at
+    /// `seq`.
+    #[error("run {run}: stored event {seq} does not decode: {detail}")]
+    CorruptEvent {
+        /// The run.
+        run: RunId,
+        /// The event's seq.
+        seq: Seq,
+        /// The decode error.
+        detail: String,
+    },
 }
 
 /// `start` failed; nothing was journaled.

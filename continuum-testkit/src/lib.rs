@@ -33,6 +33,8 @@
 //! ```
 
 pub mod golden;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -1,0 +1,805 @@
+//! A PostgreSQL [`Journal`] for Continuum: runs, histories, signal
+//! mailboxes and activity tasks survive the process.
+//!
+//! The runtime and engine are the same as over the in-memory journal; this
+//! crate adds durability and fencing only:
+//!
+//! - every run write (`append`) is one transaction that first locks the
+//!   run's row and compares the writer's lease token with the one in force
+//!   — a writer whose lease was taken over gets [`JournalError::Fenced`]
+//!   and nothing it sent is applied;
+//! - fencing tokens come from one database sequence, so they are never
+//!   reused, whichever process asks;
+//! - activity tasks are claimed with `FOR UPDATE SKIP LOCKED` under a lease
+//!   with a TTL on the database clock; a task whose worker died is claimed
+//!   again once the lease lapses, and the crash consumes an attempt;
+//! - new tasks are announced with `NOTIFY continuum_tasks` (payload-free),
+//!   heard through `LISTEN` with a poll backstop.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use std::sync::Arc;
+//! use continuum_postgres::PostgresJournal;
+//!
+//! let journal = PostgresJournal::connect("postgres://postgres@127.0.0.1/app").await?;
+//! journal.migrate().await?;
+//! // continuum::Runtime::builder().journal(Arc::new(journal)) …
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
+use continuum_core::event::{Event, HistoryEvent};
+use continuum_core::ids::{RunId, Seq, VersionHash};
+use continuum_core::journal::{
+    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, RunAppend, RunInfo, RunStatus,
+    TaskOutcome,
+};
+use continuum_core::payload::Payload;
+use continuum_core::retry::RetryPolicy;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::{Postgres, Row, Transaction};
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// The migrations in the workspace's `migrations/` directory, embedded.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// The channel new and retried tasks are announced on.
+const TASKS_CHANNEL: &str = "continuum_tasks";
+
+/// Setting up the journal failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PostgresError {
+    /// The database could not be reached.
+    #[error("cannot connect to PostgreSQL at {address}: {source}")]
+    Connect {
+        /// The address, without its password.
+        address: String,
+        /// Why.
+        source: sqlx::Error,
+    },
+    /// Applying the schema failed.
+    #[error("applying Continuum's migrations failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// The PostgreSQL journal. Cheap to clone; clones share one pool.
+#[derive(Clone)]
+pub struct PostgresJournal {
+    pool: PgPool,
+    tasks_ready: Arc<Notify>,
+}
+
+impl std::fmt::Debug for PostgresJournal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresJournal").finish_non_exhaustive()
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user@host/db`, for errors.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}{}{}", &url[..scheme + 3], user, &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn backend(e: sqlx::Error) -> JournalError {
+    JournalError::Backend(e.to_string())
+}
+
+fn to_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+fn to_u64(v: i64) -> u64 {
+    u64::try_from(v).unwrap_or_default()
+}
+
+fn status_text(s: RunStatus) -> &'static str {
+    match s {
+        RunStatus::Running => "running",
+        RunStatus::Completed => "completed",
+        RunStatus::Failed => "failed",
+        RunStatus::Cancelled => "cancelled",
+    }
+}
+
+fn parse_status(s: &str) -> Result<RunStatus, JournalError> {
+    Ok(match s {
+        "running" => RunStatus::Running,
+        "completed" => RunStatus::Completed,
+        "failed" => RunStatus::Failed,
+        "cancelled" => RunStatus::Cancelled,
+        other => return Err(JournalError::Backend(format!("unknown run status `{other}` in the database"))),
+    })
+}
+
+fn status_after(event: &Event) -> Option<RunStatus> {
+    match event {
+        Event::RunCompleted { .. } => Some(RunStatus::Completed),
+        Event::RunFailed { .. } => Some(RunStatus::Failed),
+        Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
+        _ => None,
+    }
+}
+
+/// PostgreSQL text cannot hold NUL; refuse it before any SQL runs.
+fn storable(what: &'static str, value: &str) -> Result<(), JournalError> {
+    if value.contains('\0') {
+        return Err(JournalError::InvalidInput { what, detail: "contains a NUL character".into() });
+    }
+    Ok(())
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, JournalError> {
+    serde_json::to_string(value).map_err(|e| JournalError::Backend(format!("encoding failed: {e}")))
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+impl PostgresJournal {
+    /// Connects a pool to `url`. Does not touch the schema; see
+    /// [`migrate`](Self::migrate).
+    pub async fn connect(url: &str) -> Result<Self, PostgresError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|source| PostgresError::Connect { address: redact(url), source })?;
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Uses an existing pool.
+    pub fn from_pool(pool: PgPool) -> Self {
+        let tasks_ready = Arc::new(Notify::new());
+        tokio::spawn(listen_for_tasks(pool.clone(), tasks_ready.clone()));
+        Self { pool, tasks_ready }
+    }
+
+    /// Applies Continuum's schema (idempotent; safe from several processes
+    /// at once — sqlx takes an advisory lock).
+    pub async fn migrate(&self) -> Result<(), PostgresError> {
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn run_row(&self, run: RunId) -> Result<RunInfo, JournalError> {
+        let row = sqlx::query(
+            "SELECT workflow_id, workflow, version, status, started_at, last_seq FROM continuum_runs WHERE id = $1",
+        )
+        .bind(run.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?
+        .ok_or(JournalError::RunNotFound(run))?;
+        run_info(run, &row)
+    }
+
+    async fn missing_or_terminal(&self, run: RunId) -> JournalError {
+        match self.run_row(run).await {
+            Ok(info) if info.status.is_terminal() => JournalError::RunTerminal { run, status: info.status },
+            Ok(_) => JournalError::Backend(format!("run {run} changed while being written")),
+            Err(e) => e,
+        }
+    }
+}
+
+fn run_info(run: RunId, row: &sqlx::postgres::PgRow) -> Result<RunInfo, JournalError> {
+    let version: Vec<u8> = row.try_get("version").map_err(backend)?;
+    let version: [u8; 32] =
+        version.try_into().map_err(|_| JournalError::Backend(format!("run {run}: version hash is not 32 bytes")))?;
+    let status: String = row.try_get("status").map_err(backend)?;
+    Ok(RunInfo {
+        id: run,
+        workflow_id: row.try_get("workflow_id").map_err(backend)?,
+        workflow: row.try_get("workflow").map_err(backend)?,
+        version: VersionHash(version),
+        status: parse_status(&status)?,
+        started_at: row.try_get("started_at").map_err(backend)?,
+        last_seq: to_u64(row.try_get("last_seq").map_err(backend)?),
+    })
+}
+
+/// Wakes `wait_for_tasks` when another process (or this one) announces a
+/// task. `PgListener` reconnects on its own after a dropped connection;
+/// `wait_for_tasks` also times out, so a lost notification costs at most
+/// one poll interval.
+async fn listen_for_tasks(pool: PgPool, ready: Arc<Notify>) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        let listener = async {
+            let mut l = PgListener::connect_with(&pool).await?;
+            l.listen(TASKS_CHANNEL).await?;
+            Ok::<_, sqlx::Error>(l)
+        };
+        match listener.await {
+            Ok(mut l) => {
+                backoff = Duration::from_millis(100);
+                loop {
+                    match l.recv().await {
+                        Ok(_) => ready.notify_one(),
+                        Err(e) => {
+                            tracing::debug!(error = %e, "task listener lost its connection");
+                            break;
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::debug!(error = %e, "task listener cannot connect; retrying");
+            }
+        }
+        if pool.is_closed() {
+            return;
+        }
+        tokio::time::sleep(backoff).await;
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+}
+
+fn task_from_row(row: &sqlx::postgres::PgRow) -> Result<(RunId, Seq, TaskFields), JournalError> {
+    let run = RunId(row.try_get::<Uuid, _>("run_id").map_err(backend)?);
+    let seq = to_u64(row.try_get("seq").map_err(backend)?);
+    let retry: String = row.try_get("retry").map_err(backend)?;
+    let retry: RetryPolicy = serde_json::from_str(&retry)
+        .map_err(|e| JournalError::Backend(format!("task {run}/{seq}: retry policy does not decode: {e}")))?;
+    let input: String = row.try_get("input").map_err(backend)?;
+    let timeout_ms: Option<i64> = row.try_get("timeout_ms").map_err(backend)?;
+    Ok((
+        run,
+        seq,
+        TaskFields {
+            activity: row.try_get("activity").map_err(backend)?,
+            input: Payload::from_json_unchecked(input),
+            retry,
+            timeout: timeout_ms.map(|ms| Duration::from_millis(to_u64(ms))),
+            idempotency_key: row.try_get("idempotency_key").map_err(backend)?,
+            attempts: u32::try_from(row.try_get::<i32, _>("attempts").map_err(backend)?).unwrap_or_default(),
+            state: row.try_get("state").map_err(backend)?,
+        },
+    ))
+}
+
+struct TaskFields {
+    activity: String,
+    input: Payload,
+    retry: RetryPolicy,
+    timeout: Option<Duration>,
+    idempotency_key: Option<String>,
+    attempts: u32,
+    state: String,
+}
+
+fn decode_result(run: RunId, seq: Seq, text: &str) -> Result<Result<Payload, ActivityError>, JournalError> {
+    serde_json::from_str(text)
+        .map_err(|e| JournalError::Backend(format!("task {run}/{seq}: stored result does not decode: {e}")))
+}
+
+/// Locks a leased task for its holder; fenced if another holds it.
+async fn lock_task(
+    tx: &mut Transaction<'_, Postgres>,
+    task: &ActivityTask,
+) -> Result<sqlx::postgres::PgRow, JournalError> {
+    let row = sqlx::query("SELECT * FROM continuum_tasks WHERE run_id = $1 AND seq = $2 FOR UPDATE")
+        .bind(task.run.0)
+        .bind(to_i64(task.seq))
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?
+        .ok_or(JournalError::TaskNotFound { run: task.run, seq: task.seq })?;
+    let state: String = row.try_get("state").map_err(backend)?;
+    let token: Option<i64> = row.try_get("lease_token").map_err(backend)?;
+    if state != "leased" || token != Some(to_i64(task.token)) {
+        let current = if state == "leased" { token.map(to_u64).unwrap_or_default() } else { 0 };
+        tracing::warn!(run = %task.run, seq = task.seq, presented = task.token, current, "stale task write rejected");
+        return Err(JournalError::Fenced { run: task.run, presented: task.token, current });
+    }
+    Ok(row)
+}
+
+#[async_trait]
+impl Journal for PostgresJournal {
+    async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
+        storable("workflow id", &run.workflow_id)?;
+        storable("workflow name", &run.workflow)?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // `now()` is the transaction's start: the run row and its first
+        // event carry the same database time.
+        let inserted = sqlx::query(
+            "INSERT INTO continuum_runs (id, workflow_id, workflow, version, started_at, last_seq, lease_token) \
+             VALUES ($1, $2, $3, $4, now(), 1, nextval('continuum_lease_token')) \
+             ON CONFLICT (namespace, workflow_id) DO NOTHING \
+             RETURNING lease_token, started_at",
+        )
+        .bind(run.id.0)
+        .bind(&run.workflow_id)
+        .bind(&run.workflow)
+        .bind(run.version.0.as_slice())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let Some(row) = inserted else {
+            drop(tx);
+            let existing = self
+                .find_workflow_id(&run.workflow_id)
+                .await?
+                .map(|r| r.id)
+                .ok_or_else(|| JournalError::Backend("workflow id conflict on a vanished run".into()))?;
+            return Err(JournalError::DuplicateWorkflowId { workflow_id: run.workflow_id, existing });
+        };
+        let token: i64 = row.try_get("lease_token").map_err(backend)?;
+        let at: DateTime<Utc> = row.try_get("started_at").map_err(backend)?;
+        let started = HistoryEvent {
+            seq: 1,
+            at,
+            event: Event::RunStarted { workflow: run.workflow, version: run.version, input: run.input },
+        };
+        sqlx::query("INSERT INTO continuum_events (run_id, seq, at, event) VALUES ($1, 1, $2, $3)")
+            .bind(run.id.0)
+            .bind(at)
+            .bind(json(&started)?)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Lease { run: run.id, token: to_u64(token) })
+    }
+
+    async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
+        let token: Option<i64> = sqlx::query_scalar(
+            "UPDATE continuum_runs SET lease_token = nextval('continuum_lease_token') \
+             WHERE id = $1 AND status = 'running' RETURNING lease_token",
+        )
+        .bind(run.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match token {
+            Some(t) => Ok(Lease { run, token: to_u64(t) }),
+            None => Err(self.missing_or_terminal(run).await),
+        }
+    }
+
+    async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
+        self.run_row(run).await
+    }
+
+    async fn find_workflow_id(&self, workflow_id: &str) -> Result<Option<RunInfo>, JournalError> {
+        if workflow_id.contains('\0') {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "SELECT id, workflow_id, workflow, version, status, started_at, last_seq FROM continuum_runs \
+             WHERE namespace = 'default' AND workflow_id = $1",
+        )
+        .bind(workflow_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match row {
+            Some(row) => {
+                let id = RunId(row.try_get::<Uuid, _>("id").map_err(backend)?);
+                Ok(Some(run_info(id, &row)?))
+            }
+            None => Ok(None),
+        }
+    }
+
+    async fn history(&self, run: RunId) -> Result<Arc<[HistoryEvent]>, JournalError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT seq, event FROM continuum_events WHERE run_id = $1 ORDER BY seq")
+                .bind(run.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        if rows.is_empty() {
+            // Distinguish "no such run" from an empty history (which a
+            // created run never has).
+            self.run_row(run).await?;
+        }
+        let events = rows
+            .into_iter()
+            .map(|(seq, text)| {
+                serde_json::from_str::<HistoryEvent>(&text).map_err(|e| JournalError::CorruptEvent {
+                    run,
+                    seq: to_u64(seq),
+                    detail: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Arc::from(events))
+    }
+
+    async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
+        let run = append.lease.run;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The row lock serialises writers of one run; the token comparison
+        // under it is the fence.
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT lease_token, status, last_seq FROM continuum_runs WHERE id = $1 FOR UPDATE")
+                .bind(run.0)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+        let (current, status, last_seq) = row.ok_or(JournalError::RunNotFound(run))?;
+        if to_u64(current) != append.lease.token {
+            tracing::warn!(%run, presented = append.lease.token, current, "stale journal write rejected");
+            return Err(JournalError::Fenced { run, presented: append.lease.token, current: to_u64(current) });
+        }
+        let status = parse_status(&status)?;
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run, status });
+        }
+        let expected = to_u64(last_seq) + 1;
+        for (i, ev) in append.events.iter().enumerate() {
+            let want = expected + i as u64;
+            if ev.seq != want {
+                return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
+            }
+        }
+        let terminal = append.events.iter().rev().find_map(|e| status_after(&e.event));
+        if !append.events.is_empty() {
+            let seqs: Vec<i64> = append.events.iter().map(|e| to_i64(e.seq)).collect();
+            let ats: Vec<DateTime<Utc>> = append.events.iter().map(|e| e.at).collect();
+            let texts = append.events.iter().map(json).collect::<Result<Vec<_>, _>>()?;
+            sqlx::query(
+                "INSERT INTO continuum_events (run_id, seq, at, event) \
+                 SELECT $1, s, a, e FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) AS t(s, a, e)",
+            )
+            .bind(run.0)
+            .bind(&seqs)
+            .bind(&ats)
+            .bind(&texts)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            let last = seqs.last().copied().unwrap_or(last_seq);
+            sqlx::query("UPDATE continuum_runs SET last_seq = $2, status = $3 WHERE id = $1")
+                .bind(run.0)
+                .bind(last)
+                .bind(status_text(terminal.unwrap_or(RunStatus::Running)))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if !append.consumed_signals.is_empty() {
+            let ids: Vec<i64> = append.consumed_signals.iter().map(|&i| to_i64(i)).collect();
+            sqlx::query("DELETE FROM continuum_signals WHERE run_id = $1 AND id = ANY($2)")
+                .bind(run.0)
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if terminal.is_some() {
+            // Outstanding work of an ended run is dropped: a late completion
+            // finds no task and is discarded.
+            sqlx::query("DELETE FROM continuum_tasks WHERE run_id = $1")
+                .bind(run.0)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        } else if !append.resolved_tasks.is_empty() {
+            let seqs: Vec<i64> = append.resolved_tasks.iter().map(|&s| to_i64(s)).collect();
+            sqlx::query("DELETE FROM continuum_tasks WHERE run_id = $1 AND seq = ANY($2)")
+                .bind(run.0)
+                .bind(&seqs)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        if terminal.is_none() && !append.new_tasks.is_empty() {
+            let t = &append.new_tasks;
+            let seqs: Vec<i64> = t.iter().map(|x| to_i64(x.seq)).collect();
+            let activities: Vec<&str> = t.iter().map(|x| x.activity.as_str()).collect();
+            let inputs: Vec<&str> = t.iter().map(|x| x.input.as_json()).collect();
+            let retries = t.iter().map(|x| json(&x.retry)).collect::<Result<Vec<_>, _>>()?;
+            let timeouts: Vec<Option<i64>> =
+                t.iter().map(|x| x.timeout.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))).collect();
+            let keys: Vec<Option<&str>> = t.iter().map(|x| x.idempotency_key.as_deref()).collect();
+            for key in keys.iter().flatten() {
+                storable("idempotency key", key)?;
+            }
+            sqlx::query(
+                "INSERT INTO continuum_tasks (run_id, seq, activity, input, retry, timeout_ms, idempotency_key, due) \
+                 SELECT $1, s, a, i, r, t, k, now() \
+                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) \
+                 AS u(s, a, i, r, t, k)",
+            )
+            .bind(run.0)
+            .bind(&seqs)
+            .bind(&activities)
+            .bind(&inputs)
+            .bind(&retries)
+            .bind(&timeouts)
+            .bind(&keys)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+            sqlx::query("SELECT pg_notify($1, '')").bind(TASKS_CHANNEL).execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
+        let ids: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM continuum_runs WHERE status = 'running' ORDER BY started_at, id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(ids.into_iter().map(RunId).collect())
+    }
+
+    async fn send_signal(&self, run: RunId, name: &str, payload: Payload) -> Result<MailboxSignal, JournalError> {
+        storable("signal name", name)?;
+        // The run row is locked (shared) so the signal cannot land after an
+        // `append` that ends the run: it is either in before the end (and
+        // the end drops it with the run) or refused as terminal.
+        let id: Option<i64> = sqlx::query_scalar(
+            "WITH r AS (SELECT id FROM continuum_runs WHERE id = $1 AND status = 'running' FOR SHARE) \
+             INSERT INTO continuum_signals (run_id, name, payload) SELECT id, $2, $3 FROM r RETURNING id",
+        )
+        .bind(run.0)
+        .bind(name)
+        .bind(payload.as_json())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        match id {
+            Some(id) => Ok(MailboxSignal { id: to_u64(id), name: name.to_owned(), payload }),
+            None => Err(self.missing_or_terminal(run).await),
+        }
+    }
+
+    async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, name, payload FROM continuum_signals WHERE run_id = $1 ORDER BY id")
+                .bind(run.0)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        if rows.is_empty() {
+            self.run_row(run).await?;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, payload)| MailboxSignal {
+                id: to_u64(id),
+                name,
+                payload: Payload::from_json_unchecked(payload),
+            })
+            .collect())
+    }
+
+    async fn claim_tasks(&self, max: usize, ttl: Duration) -> Result<Claim, JournalError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Ready tasks that are due and leased tasks whose holder stopped
+        // heartbeating, oldest first; rows another claimer holds are
+        // skipped, not waited for.
+        let rows = sqlx::query(
+            "SELECT * FROM continuum_tasks \
+             WHERE (state = 'ready' AND due <= now()) OR (state = 'leased' AND lease_until <= now()) \
+             ORDER BY due, run_id, seq LIMIT $1 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let mut claim = Claim::default();
+        for row in &rows {
+            let (run, seq, t) = task_from_row(row)?;
+            if let Some(key) = &t.idempotency_key {
+                let stored: Option<String> = sqlx::query_scalar(
+                    "SELECT output FROM continuum_activity_results WHERE activity = $1 AND idempotency_key = $2",
+                )
+                .bind(&t.activity)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend)?;
+                if let Some(output) = stored {
+                    let result: Result<Payload, ActivityError> = Ok(Payload::from_json_unchecked(output));
+                    finish(&mut tx, run, seq, &result).await?;
+                    claim.settled.push(TaskOutcome { run, seq, attempts: t.attempts, result });
+                    continue;
+                }
+            }
+            if t.state == "leased" && t.attempts >= t.retry.max_attempts {
+                // The holder died during the last allowed attempt: the crash
+                // consumed it. Fail without re-running side effects.
+                tracing::warn!(%run, seq, attempts = t.attempts, "activity worker lost its last attempt");
+                let result = Err(ActivityError {
+                    kind: ActivityErrorKind::AttemptsExhausted,
+                    message: format!("worker lost attempt {} of {}", t.attempts, t.retry.max_attempts),
+                    non_retryable: true,
+                });
+                finish(&mut tx, run, seq, &result).await?;
+                claim.settled.push(TaskOutcome { run, seq, attempts: t.attempts, result });
+                continue;
+            }
+            let token: i64 = sqlx::query_scalar(
+                "UPDATE continuum_tasks SET attempts = attempts + 1, state = 'leased', \
+                 lease_token = nextval('continuum_lease_token'), lease_until = now() + make_interval(secs => $3) \
+                 WHERE run_id = $1 AND seq = $2 RETURNING lease_token",
+            )
+            .bind(run.0)
+            .bind(to_i64(seq))
+            .bind(secs(ttl))
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+            claim.tasks.push(ActivityTask {
+                run,
+                seq,
+                activity: t.activity,
+                input: t.input,
+                attempt: t.attempts + 1,
+                retry: t.retry,
+                timeout: t.timeout,
+                token: to_u64(token),
+                idempotency_key: t.idempotency_key,
+            });
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(claim)
+    }
+
+    async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError> {
+        let renewed = sqlx::query(
+            "UPDATE continuum_tasks SET lease_until = now() + make_interval(secs => $4) \
+             WHERE run_id = $1 AND seq = $2 AND state = 'leased' AND lease_token = $3",
+        )
+        .bind(task.run.0)
+        .bind(to_i64(task.seq))
+        .bind(to_i64(task.token))
+        .bind(secs(ttl))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?
+        .rows_affected();
+        if renewed == 1 {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        lock_task(&mut tx, task).await.map(|_| ())
+    }
+
+    async fn finish_attempt(
+        &self,
+        task: &ActivityTask,
+        result: AttemptResult,
+    ) -> Result<Option<TaskOutcome>, JournalError> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let row = lock_task(&mut tx, task).await?;
+        let (run, seq, t) = task_from_row(&row)?;
+        let outcome = match result {
+            AttemptResult::Completed(out) => {
+                if let Some(key) = &t.idempotency_key {
+                    sqlx::query(
+                        "INSERT INTO continuum_activity_results (activity, idempotency_key, output) \
+                         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(&t.activity)
+                    .bind(key)
+                    .bind(out.as_json())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                }
+                Some(Ok(out))
+            }
+            AttemptResult::Failed { retry_at: Some(due), .. } if t.attempts < t.retry.max_attempts => {
+                sqlx::query(
+                    "UPDATE continuum_tasks SET state = 'ready', due = $3, lease_token = NULL, lease_until = NULL \
+                     WHERE run_id = $1 AND seq = $2",
+                )
+                .bind(run.0)
+                .bind(to_i64(seq))
+                .bind(due)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+                sqlx::query("SELECT pg_notify($1, '')").bind(TASKS_CHANNEL).execute(&mut *tx).await.map_err(backend)?;
+                None
+            }
+            AttemptResult::Failed { error, .. } => Some(Err(error)),
+        };
+        if let Some(result) = &outcome {
+            finish(&mut tx, run, seq, result).await?;
+        }
+        tx.commit().await.map_err(backend)?;
+        Ok(outcome.map(|result| TaskOutcome { run, seq, attempts: t.attempts, result }))
+    }
+
+    async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
+        let rows: Vec<(i64, i32, String)> = sqlx::query_as(
+            "SELECT seq, attempts, result FROM continuum_tasks WHERE run_id = $1 AND state = 'finished' ORDER BY seq",
+        )
+        .bind(run.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(seq, attempts, text)| {
+                let seq = to_u64(seq);
+                Ok(TaskOutcome {
+                    run,
+                    seq,
+                    attempts: u32::try_from(attempts).unwrap_or_default(),
+                    result: decode_result(run, seq, &text)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn next_task_due(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
+        // Returned on the database clock; callers compare with their own,
+        // which on one host is the same clock.
+        sqlx::query_scalar(
+            "SELECT min(CASE WHEN state = 'ready' THEN due ELSE lease_until END) \
+             FROM continuum_tasks WHERE state <> 'finished'",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend)
+    }
+
+    async fn wait_for_tasks(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.tasks_ready.notified()).await;
+    }
+}
+
+/// Marks a task finished with `result`.
+async fn finish(
+    tx: &mut Transaction<'_, Postgres>,
+    run: RunId,
+    seq: Seq,
+    result: &Result<Payload, ActivityError>,
+) -> Result<(), JournalError> {
+    sqlx::query(
+        "UPDATE continuum_tasks SET state = 'finished', result = $3, lease_token = NULL, lease_until = NULL \
+         WHERE run_id = $1 AND seq = $2",
+    )
+    .bind(run.0)
+    .bind(to_i64(seq))
+    .bind(json(result)?)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_not_shown_in_errors() {
+        assert_eq!(redact("postgres://app:s3cret@db:5432/x"), "postgres://app@db:5432/x");
+        assert_eq!(redact("postgres://app@db/x"), "postgres://app@db/x");
+        assert_eq!(redact("postgres:///x?host=/tmp"), "postgres:///x?host=/tmp");
+    }
+}
