@@ -1,0 +1,86 @@
+//! A worker process on the PostgreSQL journal, used by the kill tests
+//! (`examples/tests/kill_worker.rs`) and handy for trying durability by
+//! hand:
+//!
+//! ```sh
+//! pg_worker postgres://postgres@127.0.0.1/continuum start order-1   # starts the run and works on it
+//! pg_worker postgres://postgres@127.0.0.1/continuum finish order-1  # works until order-1 ends, prints it
+//! ```
+//!
+//! The workflow reserves stock, waits on a durable timer, then ships. With
+//! `CONTINUUM_HANG_IN_SHIP=1` the `ship` activity announces itself (a file
+//! in `CONTINUUM_MARKER_DIR`) and then hangs, so a test can kill the
+//! process with SIGKILL in the middle of it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use continuum::prelude::*;
+use continuum::{Journal, RunOutcome, WorkerConfig};
+use continuum_postgres::PostgresJournal;
+
+#[activity(retry(max_attempts = 3, initial = "100ms"))]
+async fn reserve(order: String) -> Result<u32, ActivityError> {
+    Ok(u32::try_from(order.len()).unwrap_or(0))
+}
+
+#[activity(retry(max_attempts = 3, initial = "100ms"))]
+async fn ship(units: u32) -> Result<u32, ActivityError> {
+    if let Some(dir) = std::env::var_os("CONTINUUM_MARKER_DIR") {
+        let marker = std::path::Path::new(&dir).join(format!("ship-{}", std::process::id()));
+        std::fs::write(marker, b"").retryable()?;
+    }
+    if std::env::var_os("CONTINUUM_HANG_IN_SHIP").is_some() {
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+    }
+    Ok(units * 10)
+}
+
+#[workflow]
+async fn ship_order(ctx: &WorkflowContext, order: String) -> Result<u32, WorkflowError> {
+    let units = ctx.activity(reserve, order).await?;
+    ctx.sleep(millis(500)).await;
+    let shipped = ctx.activity(ship, units).await?;
+    Ok(shipped)
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let [_, url, mode, workflow_id] = args.as_slice() else {
+        anyhow::bail!("usage: pg_worker <database-url> start|finish <workflow-id>");
+    };
+    let journal = PostgresJournal::connect(url).await?;
+    journal.migrate().await?;
+    let journal = Arc::new(journal);
+    let runtime = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(ship_order)
+        .activity(reserve)
+        .activity(ship)
+        // A short task lease, so a killed worker's activity is rescued fast.
+        .worker_config(WorkerConfig { task_lease: Duration::from_secs(2), ..WorkerConfig::default() })
+        .start()
+        .await?;
+    let run = match mode.as_str() {
+        "start" => runtime.start(ship_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id(),
+        "finish" => journal.find_workflow_id(workflow_id).await?.context("no run with that workflow id")?.id,
+        other => anyhow::bail!("unknown mode `{other}`"),
+    };
+    let outcome = runtime.await_outcome(run, Duration::from_secs(120)).await?;
+    let RunOutcome::Completed(output) = outcome else { anyhow::bail!("run ended as {outcome:?}") };
+    println!("result={}", output.decode::<u32>()?);
+    let history = journal.history(run).await?;
+    let kinds: Vec<_> = history.iter().map(|e| e.event.type_name()).collect();
+    println!("history={}", kinds.join(","));
+    let attempts: Vec<String> = history
+        .iter()
+        .filter_map(|e| match &e.event {
+            continuum::Event::ActivityCompleted { attempts, .. } => Some(attempts.to_string()),
+            _ => None,
+        })
+        .collect();
+    println!("attempts={}", attempts.join(","));
+    Ok(())
+}
