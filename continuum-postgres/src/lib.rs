@@ -74,6 +74,7 @@ pub enum PostgresError {
 pub struct PostgresJournal {
     pool: PgPool,
     tasks_ready: Arc<Notify>,
+    run_lease: Duration,
 }
 
 impl std::fmt::Debug for PostgresJournal {
@@ -167,7 +168,16 @@ impl PostgresJournal {
     pub fn from_pool(pool: PgPool) -> Self {
         let tasks_ready = Arc::new(Notify::new());
         tokio::spawn(listen_for_tasks(pool.clone(), tasks_ready.clone()));
-        Self { pool, tasks_ready }
+        Self { pool, tasks_ready, run_lease: Duration::from_secs(30) }
+    }
+
+    /// How long a run's lease lasts without renewal before another process
+    /// may adopt the run (default 30 s). The runtime renews every
+    /// `EngineConfig::lease_renewal` (5 s by default); keep this several
+    /// times longer.
+    pub fn with_run_lease(mut self, ttl: Duration) -> Self {
+        self.run_lease = ttl;
+        self
     }
 
     /// Applies Continuum's schema (idempotent; safe from several processes
@@ -328,8 +338,8 @@ impl Journal for PostgresJournal {
         // `now()` is the transaction's start: the run row and its first
         // event carry the same database time.
         let inserted = sqlx::query(
-            "INSERT INTO continuum_runs (id, workflow_id, workflow, version, started_at, last_seq, lease_token) \
-             VALUES ($1, $2, $3, $4, now(), 1, nextval('continuum_lease_token')) \
+            "INSERT INTO continuum_runs (id, workflow_id, workflow, version, started_at, last_seq, lease_token, lease_until) \
+             VALUES ($1, $2, $3, $4, now(), 1, nextval('continuum_lease_token'), now() + make_interval(secs => $5)) \
              ON CONFLICT (namespace, workflow_id) DO NOTHING \
              RETURNING lease_token, started_at",
         )
@@ -337,6 +347,7 @@ impl Journal for PostgresJournal {
         .bind(&run.workflow_id)
         .bind(&run.workflow)
         .bind(run.version.0.as_slice())
+        .bind(secs(self.run_lease))
         .fetch_optional(&mut *tx)
         .await
         .map_err(backend)?;
@@ -369,10 +380,12 @@ impl Journal for PostgresJournal {
 
     async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
         let token: Option<i64> = sqlx::query_scalar(
-            "UPDATE continuum_runs SET lease_token = nextval('continuum_lease_token') \
+            "UPDATE continuum_runs SET lease_token = nextval('continuum_lease_token'), \
+             lease_until = now() + make_interval(secs => $2) \
              WHERE id = $1 AND status = 'running' RETURNING lease_token",
         )
         .bind(run.0)
+        .bind(secs(self.run_lease))
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
@@ -769,6 +782,64 @@ impl Journal for PostgresJournal {
 
     async fn wait_for_tasks(&self, max_wait: Duration) {
         let _ = tokio::time::timeout(max_wait, self.tasks_ready.notified()).await;
+    }
+
+    async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted: Vec<&Lease> = leases.iter().collect();
+        sorted.sort_by_key(|l| l.run.0);
+        let ids: Vec<Uuid> = sorted.iter().map(|l| l.run.0).collect();
+        let tokens: Vec<i64> = sorted.iter().map(|l| to_i64(l.token)).collect();
+        // Rows are locked in id order (the sub-select's ORDER BY), so two
+        // renewers never wait on each other in a cycle.
+        let renewed: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE continuum_runs r SET lease_until = now() + make_interval(secs => $3) \
+             WHERE r.id IN ( \
+                 SELECT c.id FROM continuum_runs c \
+                 JOIN unnest($1::uuid[], $2::bigint[]) AS u(id, token) ON c.id = u.id AND c.lease_token = u.token \
+                 WHERE c.status = 'running' ORDER BY c.id FOR UPDATE OF c) \
+             RETURNING r.id",
+        )
+        .bind(&ids)
+        .bind(&tokens)
+        .bind(secs(self.run_lease))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let renewed: std::collections::BTreeSet<Uuid> = renewed.into_iter().collect();
+        // A run that ended is not lost: its owner finished it.
+        let missing: Vec<Uuid> = ids.iter().filter(|id| !renewed.contains(id)).copied().collect();
+        if missing.is_empty() {
+            return Ok(Vec::new());
+        }
+        let lost: Vec<Uuid> =
+            sqlx::query_scalar("SELECT id FROM continuum_runs WHERE id = ANY($1) AND status = 'running'")
+                .bind(&missing)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
+        Ok(lost.into_iter().map(RunId).collect())
+    }
+
+    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
+        // Reserve them for a lease's length so two adopters do not both
+        // replay the same run; the adopter then takes a fresh token with
+        // `acquire_run`, which fences the dead owner for good.
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "UPDATE continuum_runs SET lease_until = now() + make_interval(secs => $2) \
+             WHERE id IN ( \
+                 SELECT id FROM continuum_runs WHERE status = 'running' AND lease_until < now() \
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+             RETURNING id",
+        )
+        .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(secs(self.run_lease))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ids.into_iter().map(RunId).collect())
     }
 }
 

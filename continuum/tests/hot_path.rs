@@ -49,7 +49,7 @@ fn evicted_runs_are_replayed_on_their_next_wake_and_finish() {
     let mut env = TestEnv::builder()
         .workflow(nap_then_count)
         .activity(inc)
-        .engine_config(EngineConfig { max_live_runs: 1 })
+        .engine_config(EngineConfig { max_live_runs: 1, ..EngineConfig::default() })
         .paranoid(true)
         .build();
     let runs: Vec<_> = (1..=3).map(|n| env.start(nap_then_count, n)).collect();

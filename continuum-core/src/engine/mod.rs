@@ -27,7 +27,7 @@ use crate::context::core::{OpenCommand, ResolutionKind};
 use crate::error::{CancelError, JournalError, RunFailure, StartError};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
-use crate::journal::{Journal, MailboxSignal, NewRun, RunAppend, RunStatus, TaskOutcome};
+use crate::journal::{Journal, Lease, MailboxSignal, NewRun, RunAppend, RunStatus, TaskOutcome};
 use crate::payload::Payload;
 use crate::registry::Registry;
 use crate::workflow::ErasedWorkflow;
@@ -154,11 +154,15 @@ pub struct EngineConfig {
     /// Live runs kept in memory; beyond it the least recently active are
     /// evicted and replayed when next needed.
     pub max_live_runs: usize,
+    /// How often the runtime renews the leases of its live runs and looks
+    /// for runs orphaned by a crashed process. Keep it well under the
+    /// journal's run-lease TTL (30 s for PostgreSQL by default).
+    pub lease_renewal: std::time::Duration,
 }
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_live_runs: 10_000 }
+        Self { max_live_runs: 10_000, lease_renewal: std::time::Duration::from_secs(5) }
     }
 }
 
@@ -224,7 +228,12 @@ impl Engine {
         &self.registry
     }
 
-    /// Counters.
+    /// The engine's configuration.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    /// Counters since the engine started.
     pub fn stats(&self) -> EngineStats {
         self.stats
     }
@@ -339,6 +348,35 @@ impl Engine {
         }
         self.pump(run);
         self.flush(run).await;
+        self.evict_if_needed();
+    }
+
+    /// Renews the leases of live runs (dropping those another process took
+    /// over) and adopts runs whose owner died. Called periodically by the
+    /// runtime.
+    pub async fn maintain_leases(&mut self) {
+        let leases: Vec<Lease> = self.live.values().filter(|l| !l.terminal).map(|l| l.lease.clone()).collect();
+        match self.journal.renew_run_leases(&leases).await {
+            Ok(lost) => {
+                for run in lost {
+                    warn!(run_id = %run, "run lease taken over by another process; dropping the live run");
+                    self.live.remove(&run);
+                    self.timers.clear_run(run);
+                }
+            }
+            Err(e) => warn!(error = %e, "renewing run leases failed; retrying at the next renewal"),
+        }
+        match self.journal.claim_orphaned_runs(64).await {
+            Ok(runs) => {
+                for run in runs {
+                    info!(run_id = %run, "adopting a run whose owner stopped renewing its lease");
+                    if self.ensure_live(run).await {
+                        self.flush(run).await;
+                    }
+                }
+            }
+            Err(e) => warn!(error = %e, "looking for orphaned runs failed; retrying at the next renewal"),
+        }
         self.evict_if_needed();
     }
 

@@ -263,4 +263,22 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Waits until new tasks may be claimable or `max_wait` passes.
     async fn wait_for_tasks(&self, max_wait: Duration);
+
+    /// Renews the leases of the runs a process serves, so no other process
+    /// adopts them; returns the runs whose lease was taken over meanwhile
+    /// (the caller must drop them). A journal shared by one process only
+    /// (the in-memory one) has nothing to renew.
+    async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
+        let _ = leases;
+        Ok(Vec::new())
+    }
+
+    /// Up to `max` running runs whose owner stopped renewing its lease (its
+    /// process died), reserved for the caller to take with
+    /// [`acquire_run`](Self::acquire_run). Without this, a run parked on a
+    /// timer in a crashed process would wait for a restart.
+    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
+        let _ = max;
+        Ok(Vec::new())
+    }
 }

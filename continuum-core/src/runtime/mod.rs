@@ -319,13 +319,16 @@ pub fn decode_outcome<W: Workflow>(run: RunId, outcome: RunOutcome) -> Result<W:
 }
 
 async fn engine_loop(mut engine: Engine, mut rx: mpsc::UnboundedReceiver<Command>, clock: Arc<dyn Clock>) {
+    let renewal = engine.config().lease_renewal.max(Duration::from_millis(10));
+    let mut next_renewal = tokio::time::Instant::now() + renewal;
     loop {
         let sleep_for = engine
             .next_timer_due()
             .map_or(Duration::from_secs(3600), |at| crate::clock::until(clock.now(), at))
             // Re-check at least every second so a wall-clock jump cannot
             // strand a timer.
-            .min(Duration::from_secs(1));
+            .min(Duration::from_secs(1))
+            .min(next_renewal.saturating_duration_since(tokio::time::Instant::now()));
         let command = tokio::select! {
             biased;
             c = rx.recv() => match c {
@@ -345,6 +348,10 @@ async fn engine_loop(mut engine: Engine, mut rx: mpsc::UnboundedReceiver<Command
             }
         }
         engine.fire_due_timers().await;
+        if tokio::time::Instant::now() >= next_renewal {
+            engine.maintain_leases().await;
+            next_renewal = tokio::time::Instant::now() + renewal;
+        }
     }
 }
 

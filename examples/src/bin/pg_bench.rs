@@ -110,9 +110,8 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
     let journal = PostgresJournal::connect(url).await?;
     journal.migrate().await?;
     let journal = Arc::new(journal);
-    let runtime = Arc::new(
-        Runtime::builder().journal(journal.clone()).workflow(bench_flow).activity(step).start().await?,
-    );
+    let runtime =
+        Arc::new(Runtime::builder().journal(journal.clone()).workflow(bench_flow).activity(step).start().await?);
     let before = commits(&journal).await?;
     let started_at: Arc<Mutex<BTreeMap<u64, Instant>>> = Arc::default();
     let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
@@ -168,7 +167,11 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
     println!("| workflows/s | {:.0} |", args.workflows as f64 / elapsed.as_secs_f64());
     println!("| activity steps/s | {:.0} |", steps as f64 / elapsed.as_secs_f64());
     println!("| commits per step | {:.2} |", (after - before) as f64 / steps as f64);
-    println!("| start → first activity p50 / p99 | {} / {} |", ms(percentile(&first, 0.5)), ms(percentile(&first, 0.99)));
+    println!(
+        "| start → first activity p50 / p99 | {} / {} |",
+        ms(percentile(&first, 0.5)),
+        ms(percentile(&first, 0.99))
+    );
     println!(
         "| activity done → next activity running p50 / p99 | {} / {} |",
         ms(percentile(&next, 0.5)),

@@ -5,7 +5,12 @@
 //! ```sh
 //! pg_worker postgres://postgres@127.0.0.1/continuum start order-1   # starts the run and works on it
 //! pg_worker postgres://postgres@127.0.0.1/continuum finish order-1  # works until order-1 ends, prints it
+//! pg_worker postgres://postgres@127.0.0.1/continuum start-timed order-2  # the same with a 4 s timer
+//! pg_worker postgres://postgres@127.0.0.1/continuum serve -          # works on whatever is there, forever
 //! ```
+//!
+//! `CONTINUUM_RUN_LEASE_MS` and `CONTINUUM_RENEW_MS` shorten the run lease
+//! and its renewal, so tests see orphaned runs adopted quickly.
 //!
 //! The workflow reserves stock, waits on a durable timer, then ships. With
 //! `CONTINUUM_HANG_IN_SHIP=1` the `ship` activity announces itself (a file
@@ -17,7 +22,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use continuum::prelude::*;
-use continuum::{Journal, RunOutcome, WorkerConfig};
+use continuum::{EngineConfig, Journal, RunOutcome, WorkerConfig};
 use continuum_postgres::PostgresJournal;
 
 #[activity(retry(max_attempts = 3, initial = "100ms"))]
@@ -45,26 +50,46 @@ async fn ship_order(ctx: &WorkflowContext, order: String) -> Result<u32, Workflo
     Ok(shipped)
 }
 
+/// Like `ship_order`, with a timer long enough to kill the process while
+/// the run waits on it (and nothing else would wake the run).
+#[workflow]
+async fn timed_order(ctx: &WorkflowContext, order: String) -> Result<u32, WorkflowError> {
+    let units = ctx.activity(reserve, order).await?;
+    ctx.sleep(seconds(4)).await;
+    let shipped = ctx.activity(ship, units).await?;
+    Ok(shipped)
+}
+
+fn env_ms(name: &str, default: u64) -> Duration {
+    Duration::from_millis(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, mode, workflow_id] = args.as_slice() else {
-        anyhow::bail!("usage: pg_worker <database-url> start|finish <workflow-id>");
+        anyhow::bail!("usage: pg_worker <database-url> start|start-timed|finish|serve <workflow-id>");
     };
-    let journal = PostgresJournal::connect(url).await?;
+    let journal = PostgresJournal::connect(url).await?.with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
     journal.migrate().await?;
     let journal = Arc::new(journal);
     let runtime = Runtime::builder()
         .journal(journal.clone())
         .workflow(ship_order)
+        .workflow(timed_order)
         .activity(reserve)
         .activity(ship)
         // A short task lease, so a killed worker's activity is rescued fast.
         .worker_config(WorkerConfig { task_lease: Duration::from_secs(2), ..WorkerConfig::default() })
+        .engine_config(EngineConfig { lease_renewal: env_ms("CONTINUUM_RENEW_MS", 5_000), ..EngineConfig::default() })
         .start()
         .await?;
     let run = match mode.as_str() {
         "start" => runtime.start(ship_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id(),
+        "start-timed" => {
+            runtime.start(timed_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id()
+        }
+        "serve" => std::future::pending().await,
         "finish" => journal.find_workflow_id(workflow_id).await?.context("no run with that workflow id")?.id,
         other => anyhow::bail!("unknown mode `{other}`"),
     };
