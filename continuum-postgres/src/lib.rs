@@ -36,8 +36,8 @@ use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
 use continuum_core::event::{Event, HistoryEvent};
 use continuum_core::ids::{RunId, Seq, VersionHash};
 use continuum_core::journal::{
-    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, RunAppend, RunInfo, RunStatus,
-    TaskOutcome,
+    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
+    RunStatus, TaskOutcome,
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
@@ -821,6 +821,44 @@ impl Journal for PostgresJournal {
                 .await
                 .map_err(backend)?;
         Ok(lost.into_iter().map(RunId).collect())
+    }
+
+    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
+        let ids: Vec<Uuid> = runs.iter().map(|r| r.0).collect();
+        let tasks: Vec<(Uuid, i64, i32, String)> = sqlx::query_as(
+            "SELECT run_id, seq, attempts, result FROM continuum_tasks \
+             WHERE run_id = ANY($1) AND state = 'finished' ORDER BY run_id, seq",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let signals: Vec<(Uuid, i64, String, String)> = sqlx::query_as(
+            "SELECT run_id, id, name, payload FROM continuum_signals WHERE run_id = ANY($1) ORDER BY id",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let tasks = tasks
+            .into_iter()
+            .map(|(run, seq, attempts, text)| {
+                let (run, seq) = (RunId(run), to_u64(seq));
+                Ok(TaskOutcome {
+                    run,
+                    seq,
+                    attempts: u32::try_from(attempts).unwrap_or_default(),
+                    result: decode_result(run, seq, &text)?,
+                })
+            })
+            .collect::<Result<Vec<_>, JournalError>>()?;
+        let signals = signals
+            .into_iter()
+            .map(|(run, id, name, payload)| {
+                (RunId(run), MailboxSignal { id: to_u64(id), name, payload: Payload::from_json_unchecked(payload) })
+            })
+            .collect();
+        Ok(PendingWork { tasks, signals })
     }
 
     async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {

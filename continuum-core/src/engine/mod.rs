@@ -344,7 +344,7 @@ impl Engine {
         }
         if was_live && let Some(live) = self.live.get_mut(&run) {
             // A freshly loaded run read its mailbox, this signal included.
-            live.mailbox.push_back(signal);
+            live.offer_signal(signal);
         }
         self.pump(run);
         self.flush(run).await;
@@ -366,6 +366,7 @@ impl Engine {
             }
             Err(e) => warn!(error = %e, "renewing run leases failed; retrying at the next renewal"),
         }
+        self.take_pending_work().await;
         match self.journal.claim_orphaned_runs(64).await {
             Ok(runs) => {
                 for run in runs {
@@ -378,6 +379,45 @@ impl Engine {
             Err(e) => warn!(error = %e, "looking for orphaned runs failed; retrying at the next renewal"),
         }
         self.evict_if_needed();
+    }
+
+    /// Delivers work that reached the journal for live runs without
+    /// reaching this engine (see [`Journal::pending_work`]). Duplicates are
+    /// harmless: a task outcome for a command no longer open is ignored,
+    /// and a signal already in the run's mailbox is not added twice.
+    async fn take_pending_work(&mut self) {
+        let runs: Vec<RunId> = self.live.values().filter(|l| !l.terminal).map(|l| l.run).collect();
+        if runs.is_empty() {
+            return;
+        }
+        let pending = match self.journal.pending_work(&runs).await {
+            Ok(p) => p,
+            Err(e) => {
+                warn!(error = %e, "looking for pending work failed; retrying at the next renewal");
+                return;
+            }
+        };
+        let mut touched = std::collections::BTreeSet::new();
+        for outcome in pending.tasks {
+            if let Some(live) = self.live.get_mut(&outcome.run) {
+                if live.is_open(outcome.seq) {
+                    touched.insert(outcome.run);
+                    live.inbox.push_back(Inbound::Task(outcome));
+                }
+            }
+        }
+        for (run, signal) in pending.signals {
+            if let Some(live) = self.live.get_mut(&run) {
+                if live.offer_signal(signal) {
+                    touched.insert(run);
+                }
+            }
+        }
+        for run in touched {
+            debug!(run_id = %run, "delivering work another process recorded");
+            self.pump(run);
+            self.flush(run).await;
+        }
     }
 
     /// Fires every timer due by the clock.
@@ -501,7 +541,9 @@ impl Engine {
                     OpenCommand::Signal { timeout_at: None, .. } | OpenCommand::Activity => {}
                 }
             }
-            live.mailbox = self.journal.mailbox(run).await?.into();
+            for signal in self.journal.mailbox(run).await? {
+                live.offer_signal(signal);
+            }
             for outcome in self.journal.finished_tasks(run).await? {
                 live.inbox.push_back(Inbound::Task(outcome));
             }

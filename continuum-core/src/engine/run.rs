@@ -52,6 +52,10 @@ pub(crate) struct LiveRun {
     pub(crate) lease: Lease,
     pub(crate) inbox: VecDeque<Inbound>,
     pub(crate) mailbox: VecDeque<MailboxSignal>,
+    /// Ids of every signal this live run has taken into its mailbox: a
+    /// signal can reach the engine twice (its own send path and a journal
+    /// read), and must be consumed once.
+    pub(crate) signals_seen: std::collections::BTreeSet<u64>,
     pub(crate) resolved_tasks: Vec<Seq>,
     pub(crate) consumed_signals: Vec<u64>,
     /// Set once the run has produced its terminal event.
@@ -110,6 +114,7 @@ impl LiveRun {
             lease,
             inbox: VecDeque::new(),
             mailbox: VecDeque::new(),
+            signals_seen: std::collections::BTreeSet::new(),
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
             terminal: false,
@@ -285,6 +290,15 @@ impl LiveRun {
             Polled::Pending => None,
             Polled::Done(result) => Some(self.finish(result)),
         }
+    }
+
+    /// Takes a signal into the mailbox unless this run has seen it.
+    pub(crate) fn offer_signal(&mut self, signal: MailboxSignal) -> bool {
+        if !self.signals_seen.insert(signal.id) {
+            return false;
+        }
+        self.mailbox.push_back(signal);
+        true
     }
 
     pub(crate) fn is_open(&self, command: Seq) -> bool {

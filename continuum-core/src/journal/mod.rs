@@ -281,4 +281,23 @@ pub trait Journal: Send + Sync + 'static {
         let _ = max;
         Ok(Vec::new())
     }
+
+    /// Finished activity tasks and mailbox signals of `runs` that may not
+    /// have reached the process serving them: another process finished the
+    /// task or took the signal and died before its engine passed it on.
+    /// The serving process asks periodically, so such work is never
+    /// stranded. A journal only one process uses has nothing to report.
+    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
+        let _ = runs;
+        Ok(PendingWork::default())
+    }
+}
+
+/// What [`Journal::pending_work`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PendingWork {
+    /// Finished tasks whose outcome is not in their run's history.
+    pub tasks: Vec<TaskOutcome>,
+    /// Unconsumed signals, oldest first per run.
+    pub signals: Vec<(RunId, MailboxSignal)>,
 }

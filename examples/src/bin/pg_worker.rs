@@ -12,10 +12,7 @@
 //! `CONTINUUM_RUN_LEASE_MS` and `CONTINUUM_RENEW_MS` shorten the run lease
 //! and its renewal, so tests see orphaned runs adopted quickly.
 //!
-//! The workflow reserves stock, waits on a durable timer, then ships. With
-//! `CONTINUUM_HANG_IN_SHIP=1` the `ship` activity announces itself (a file
-//! in `CONTINUUM_MARKER_DIR`) and then hangs, so a test can kill the
-//! process with SIGKILL in the middle of it.
+//! The workflows are in `continuum_examples::orders`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,42 +20,8 @@ use std::time::Duration;
 use anyhow::Context;
 use continuum::prelude::*;
 use continuum::{EngineConfig, Journal, RunOutcome, WorkerConfig};
+use continuum_examples::orders::{reserve, ship, ship_order, timed_order};
 use continuum_postgres::PostgresJournal;
-
-#[activity(retry(max_attempts = 3, initial = "100ms"))]
-async fn reserve(order: String) -> Result<u32, ActivityError> {
-    Ok(u32::try_from(order.len()).unwrap_or(0))
-}
-
-#[activity(retry(max_attempts = 3, initial = "100ms"))]
-async fn ship(units: u32) -> Result<u32, ActivityError> {
-    if let Some(dir) = std::env::var_os("CONTINUUM_MARKER_DIR") {
-        let marker = std::path::Path::new(&dir).join(format!("ship-{}", std::process::id()));
-        std::fs::write(marker, b"").retryable()?;
-    }
-    if std::env::var_os("CONTINUUM_HANG_IN_SHIP").is_some() {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-    }
-    Ok(units * 10)
-}
-
-#[workflow]
-async fn ship_order(ctx: &WorkflowContext, order: String) -> Result<u32, WorkflowError> {
-    let units = ctx.activity(reserve, order).await?;
-    ctx.sleep(millis(500)).await;
-    let shipped = ctx.activity(ship, units).await?;
-    Ok(shipped)
-}
-
-/// Like `ship_order`, with a timer long enough to kill the process while
-/// the run waits on it (and nothing else would wake the run).
-#[workflow]
-async fn timed_order(ctx: &WorkflowContext, order: String) -> Result<u32, WorkflowError> {
-    let units = ctx.activity(reserve, order).await?;
-    ctx.sleep(seconds(4)).await;
-    let shipped = ctx.activity(ship, units).await?;
-    Ok(shipped)
-}
 
 fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
@@ -68,7 +31,9 @@ fn env_ms(name: &str, default: u64) -> Duration {
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, mode, workflow_id] = args.as_slice() else {
-        anyhow::bail!("usage: pg_worker <database-url> start|start-timed|finish|serve <workflow-id>");
+        anyhow::bail!(
+            "usage: pg_worker <database-url> start|start-timed|finish <workflow-id> | serve - | start-many <n>"
+        );
     };
     let journal = PostgresJournal::connect(url).await?.with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
     journal.migrate().await?;
@@ -90,6 +55,15 @@ async fn main() -> anyhow::Result<()> {
             runtime.start(timed_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id()
         }
         "serve" => std::future::pending().await,
+        "start-many" => {
+            let n: u32 = workflow_id.parse().context("start-many takes a count")?;
+            for i in 0..n {
+                let id = format!("bulk-{i}");
+                runtime.start(ship_order, id.clone(), StartOptions::id(id)).await?;
+            }
+            println!("started={n}");
+            std::future::pending().await
+        }
         "finish" => journal.find_workflow_id(workflow_id).await?.context("no run with that workflow id")?.id,
         other => anyhow::bail!("unknown mode `{other}`"),
     };

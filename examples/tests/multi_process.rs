@@ -1,0 +1,134 @@
+//! Many processes, one PostgreSQL: three worker processes share 1,000
+//! workflows while one of them is killed with SIGKILL and restarted twice.
+//! Every run completes, no activity completes twice, and every history
+//! replays to the same result.
+
+use std::collections::BTreeSet;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use continuum::{ErasedWorkflow, Event, Journal, Replayed, RunOutcome, RunStatus};
+use continuum_examples::orders::ship_order;
+use continuum_postgres::PostgresJournal;
+use continuum_testkit::postgres::TestDatabase;
+
+const WORKER: &str = env!("CARGO_BIN_EXE_pg_worker");
+const RUNS: u32 = 1000;
+
+/// Kills the child on drop, so a failing assertion leaves no process.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(url: &str, args: &[&str]) -> Worker {
+    Worker(
+        Command::new(WORKER)
+            .arg(url)
+            .args(args)
+            .envs([("CONTINUUM_RUN_LEASE_MS", "2000"), ("CONTINUUM_RENEW_MS", "400")])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("spawn a worker"),
+    )
+}
+
+async fn completed(journal: &PostgresJournal) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM continuum_runs WHERE status = 'completed'")
+        .fetch_one(journal.pool())
+        .await
+        .expect("count")
+}
+
+/// What the runs that did not finish look like, for the failure message.
+async fn stuck(journal: &PostgresJournal) -> String {
+    let rows: Vec<(uuid::Uuid, String, i64, String)> = sqlx::query_as(
+        "SELECT id, workflow_id, lease_token, (lease_until - now())::text FROM continuum_runs \
+         WHERE status <> 'completed' LIMIT 5",
+    )
+    .fetch_all(journal.pool())
+    .await
+    .expect("stuck runs");
+    let mut out = String::new();
+    for (id, wid, token, lease_left) in rows {
+        let run = continuum::RunId(id);
+        let kinds: Vec<_> = journal.history(run).await.expect("history").iter().map(|e| e.event.type_name()).collect();
+        let tasks: Vec<(i64, String, i32)> =
+            sqlx::query_as("SELECT seq, state, attempts FROM continuum_tasks WHERE run_id = $1")
+                .bind(id)
+                .fetch_all(journal.pool())
+                .await
+                .expect("tasks");
+        out += &format!("\n{wid} token={token} lease_left={lease_left} history={kinds:?} tasks={tasks:?}");
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_processes_finish_every_run_while_one_is_killed_and_restarted_twice() {
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let journal = PostgresJournal::connect(db.url()).await.expect("connect");
+    journal.migrate().await.expect("migrate");
+    let url = db.url().to_string();
+    let count = RUNS.to_string();
+
+    let _starter = worker(&url, &["start-many", &count]);
+    let mut victim = worker(&url, &["serve", "-"]);
+    let _third = worker(&url, &["serve", "-"]);
+
+    // Kill and restart the same process twice while the runs are in flight.
+    for _ in 0..2 {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        assert!(completed(&journal).await < i64::from(RUNS), "killed too late to matter");
+        victim.0.kill().expect("SIGKILL");
+        victim.0.wait().expect("reap");
+        victim = worker(&url, &["serve", "-"]);
+    }
+
+    let deadline = Instant::now() + Duration::from_secs(240);
+    while completed(&journal).await < i64::from(RUNS) {
+        if Instant::now() >= deadline {
+            panic!("only {} of {RUNS} runs completed; stuck: {}", completed(&journal).await, stuck(&journal).await);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let workflow = ErasedWorkflow::of::<ship_order>();
+    for i in 0..RUNS {
+        let id = format!("bulk-{i}");
+        let info = journal.find_workflow_id(&id).await.expect("query").expect("run exists");
+        assert_eq!(info.status, RunStatus::Completed);
+        let history = journal.history(info.id).await.expect("history");
+        let mut resolved = BTreeSet::new();
+        for e in history.iter() {
+            if let Event::ActivityCompleted { scheduled, .. } | Event::ActivityFailed { scheduled, .. } = &e.event {
+                assert!(resolved.insert(*scheduled), "{id}: activity {scheduled} completed twice");
+            }
+        }
+        assert_eq!(resolved.len(), 2, "{id}: both activities resolved once");
+        let kinds: Vec<_> = history.iter().map(|e| e.event.type_name()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "run_started",
+                "activity_scheduled",
+                "activity_completed",
+                "timer_started",
+                "timer_fired",
+                "activity_scheduled",
+                "activity_completed",
+                "run_completed",
+            ],
+            "{id}"
+        );
+        let recorded = RunOutcome::from_event(&history.last().expect("end").event).expect("an end");
+        let replayed = continuum::engine::replay_history(&workflow, info.id, history).expect("replays");
+        assert_eq!(replayed, Replayed::Ended(recorded), "{id}: replay reaches the recorded end");
+    }
+    drop(journal);
+    db.drop_database().await.expect("drop the test database");
+}
