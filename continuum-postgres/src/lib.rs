@@ -784,6 +784,10 @@ impl Journal for PostgresJournal {
         let _ = tokio::time::timeout(max_wait, self.tasks_ready.notified()).await;
     }
 
+    fn run_leases_expire(&self) -> bool {
+        true
+    }
+
     async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
         if leases.is_empty() {
             return Ok(Vec::new());

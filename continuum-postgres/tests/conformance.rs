@@ -8,8 +8,8 @@ use std::time::Duration;
 use continuum::journal::{AttemptResult, NewActivityTask, NewRun, RunAppend};
 use continuum::prelude::*;
 use continuum::{
-    ActivityErrorKind, Event, HistoryEvent, InMemoryJournal, Journal, JournalError, Payload, RetryPolicy, RunOutcome,
-    RunStatus, SignalSendError, StartError, VersionHash, WorkerConfig,
+    ActivityErrorKind, EngineConfig, Event, HistoryEvent, InMemoryJournal, Journal, JournalError, Payload, RetryPolicy,
+    RunOutcome, RunStatus, SignalSendError, StartError, VersionHash, WorkerConfig,
 };
 use continuum_postgres::PostgresJournal;
 use continuum_testkit::postgres::TestDatabase;
@@ -27,7 +27,10 @@ impl Subject {
 
     async fn postgres() -> Subject {
         let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-        let journal = PostgresJournal::connect(db.url()).await.expect("connect");
+        // Short run leases: a runtime started after another one "died"
+        // adopts its runs once their leases lapse.
+        let journal =
+            PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
         journal.migrate().await.expect("migrate");
         Subject { journal: Arc::new(journal), db: Some(db) }
     }
@@ -138,6 +141,7 @@ async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
         .activity(add_one)
         .activity(flaky)
         .worker_config(WorkerConfig { task_lease: Duration::from_secs(2), ..WorkerConfig::default() })
+        .engine_config(EngineConfig { lease_renewal: Duration::from_millis(100), ..EngineConfig::default() })
         .start()
         .await
         .expect("runtime starts")

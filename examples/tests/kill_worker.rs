@@ -26,8 +26,10 @@ async fn a_worker_killed_mid_activity_is_finished_by_another_process() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
     let markers = tempfile_dir();
 
+    let fast = [("CONTINUUM_RUN_LEASE_MS", "1000"), ("CONTINUUM_RENEW_MS", "200")];
     let mut first = Command::new(WORKER)
         .args([db.url(), "start", "order-7"])
+        .envs(fast)
         .env("CONTINUUM_HANG_IN_SHIP", "1")
         .env("CONTINUUM_MARKER_DIR", &markers)
         .stdout(Stdio::null())
@@ -40,6 +42,7 @@ async fn a_worker_killed_mid_activity_is_finished_by_another_process() {
 
     let second = Command::new(WORKER)
         .args([db.url(), "finish", "order-7"])
+        .envs(fast)
         .stderr(Stdio::inherit())
         .output()
         .expect("run the second worker");
@@ -78,11 +81,6 @@ async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one
     let journal = continuum_postgres::PostgresJournal::connect(db.url()).await.expect("connect");
     journal.migrate().await.expect("migrate");
     let fast = [("CONTINUUM_RUN_LEASE_MS", "1500"), ("CONTINUUM_RENEW_MS", "300")];
-    // The survivor is up before the run exists: it cannot pick the run up
-    // at boot, only by noticing that its owner stopped renewing the lease.
-    let _survivor = Reaped(
-        Command::new(WORKER).args([db.url(), "serve", "-"]).envs(fast).stdout(Stdio::null()).spawn().expect("spawn"),
-    );
     let mut owner = Command::new(WORKER)
         .args([db.url(), "start-timed", "order-9"])
         .envs(fast)
@@ -100,6 +98,21 @@ async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
+    // The survivor joins while the owner is alive and renewing: it must
+    // leave the run alone at boot, and can only pick it up by noticing,
+    // while running, that the owner stopped renewing the lease.
+    let survivor = Reaped(
+        Command::new(WORKER)
+            .args([db.url(), "serve", "-"])
+            .envs(fast)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let (token, _) = lease(&journal, run).await;
+    assert_eq!(token, lease(&journal, run).await.0, "a joining process took a live run away");
     owner.kill().expect("SIGKILL");
     owner.wait().expect("reap");
 
@@ -124,6 +137,7 @@ async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one
             "run_completed",
         ]
     );
+    drop(survivor);
     drop(journal);
     db.drop_database().await.expect("drop the test database");
 }
@@ -132,4 +146,109 @@ fn tempfile_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("continuum-kill-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("marker dir");
     dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_worker_whose_run_was_taken_over_cannot_write_to_it() {
+    use continuum::{Journal, RunStatus};
+
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let journal = continuum_postgres::PostgresJournal::connect(db.url()).await.expect("connect");
+    journal.migrate().await.expect("migrate");
+    let fast = [("CONTINUUM_RUN_LEASE_MS", "1000"), ("CONTINUUM_RENEW_MS", "200")];
+    // The owner runs alone, so it certainly owns the run when frozen.
+    let mut paused = Reaped(
+        Command::new(WORKER)
+            .args([db.url(), "start-timed", "order-11"])
+            .envs(fast)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn the owner"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let run = loop {
+        assert!(Instant::now() < deadline, "the run never reached its timer");
+        if let Some(info) = journal.find_workflow_id("order-11").await.expect("query") {
+            let history = journal.history(info.id).await.expect("history");
+            if history.iter().any(|e| e.event.type_name() == "timer_started") {
+                break info.id;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let token_before = lease_token(&journal, run).await;
+    // Freeze the owner; another process takes the run over.
+    let pid = paused.0.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().expect("kill").success());
+    let survivor = Reaped(
+        Command::new(WORKER)
+            .args([db.url(), "serve", "-"])
+            .envs(fast)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while lease_token(&journal, run).await == token_before {
+        assert!(Instant::now() < deadline, "nobody took the run over");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Thaw it before the 4 s timer is due: it wakes believing it owns the
+    // run, and its timer fires along with the new owner's.
+    assert!(Command::new("kill").args(["-CONT", &pid]).status().expect("kill").success());
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while journal.run_info(run).await.expect("run").status == RunStatus::Running {
+        assert!(Instant::now() < deadline, "the run did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await; // let any late write arrive
+    let kinds: Vec<_> = journal.history(run).await.expect("history").iter().map(|e| e.event.type_name()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "run_started",
+            "activity_scheduled",
+            "activity_completed",
+            "timer_started",
+            "timer_fired",
+            "activity_scheduled",
+            "activity_completed",
+            "run_completed",
+        ],
+        "no stale write was applied"
+    );
+    // The thawed owner noticed, observably: its renewal reported the lease
+    // lost, or its write was fenced.
+    let _ = paused.0.kill();
+    let _ = paused.0.wait();
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut paused.0.stderr.take().expect("stderr"), &mut log).expect("read log");
+    assert!(
+        log.contains("lease taken over by another process") || log.contains("stale journal write rejected"),
+        "the paused owner's log shows no fencing: {log}"
+    );
+    drop(paused);
+    drop(survivor);
+    drop(journal);
+    db.drop_database().await.expect("drop the test database");
+}
+
+async fn lease(journal: &continuum_postgres::PostgresJournal, run: continuum::RunId) -> (i64, bool) {
+    sqlx::query_as("SELECT lease_token, lease_until > now() FROM continuum_runs WHERE id = $1")
+        .bind(run.0)
+        .fetch_one(journal.pool())
+        .await
+        .expect("lease")
+}
+
+async fn lease_token(journal: &continuum_postgres::PostgresJournal, run: continuum::RunId) -> i64 {
+    sqlx::query_scalar("SELECT lease_token FROM continuum_runs WHERE id = $1")
+        .bind(run.0)
+        .fetch_one(journal.pool())
+        .await
+        .expect("token")
 }

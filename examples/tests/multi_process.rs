@@ -32,6 +32,7 @@ fn worker(url: &str, args: &[&str]) -> Worker {
             .args(args)
             .envs([("CONTINUUM_RUN_LEASE_MS", "2000"), ("CONTINUUM_RENEW_MS", "400")])
             .stdout(Stdio::null())
+            .stderr(Stdio::null())
             .spawn()
             .expect("spawn a worker"),
     )

@@ -308,9 +308,25 @@ impl Engine {
         Ok(id)
     }
 
-    /// Loads every run that has not ended (after a restart).
+    /// Loads the runs this engine should serve after a start: every
+    /// unfinished run, or on a journal shared by several processes, those
+    /// whose owner stopped renewing its lease.
     pub async fn recover(&mut self) -> Result<usize, JournalError> {
-        let runs = self.journal.active_runs().await?;
+        let runs = if self.journal.run_leases_expire() {
+            // Shared journal: only runs nobody serves. Runs of a crashed
+            // process follow as their leases lapse (`maintain_leases`).
+            let mut runs = Vec::new();
+            loop {
+                let batch = self.journal.claim_orphaned_runs(256).await?;
+                if batch.is_empty() {
+                    break;
+                }
+                runs.extend(batch);
+            }
+            runs
+        } else {
+            self.journal.active_runs().await?
+        };
         let mut loaded = 0;
         for run in runs {
             if self.ensure_live(run).await {
@@ -359,7 +375,9 @@ impl Engine {
         match self.journal.renew_run_leases(&leases).await {
             Ok(lost) => {
                 for run in lost {
-                    warn!(run_id = %run, "run lease taken over by another process; dropping the live run");
+                    // Routine when processes share runs: whoever receives a
+                    // run's work takes it over.
+                    info!(run_id = %run, "run lease taken over by another process; dropping the live run");
                     self.live.remove(&run);
                     self.timers.clear_run(run);
                 }

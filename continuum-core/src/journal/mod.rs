@@ -264,6 +264,15 @@ pub trait Journal: Send + Sync + 'static {
     /// Waits until new tasks may be claimable or `max_wait` passes.
     async fn wait_for_tasks(&self, max_wait: Duration);
 
+    /// Whether run leases expire (several processes share the journal). If
+    /// so, a starting runtime adopts only runs whose owner stopped renewing
+    /// — it must not take live runs away from running processes — and
+    /// picks up the rest as their leases lapse. If not, it recovers every
+    /// unfinished run at start.
+    fn run_leases_expire(&self) -> bool {
+        false
+    }
+
     /// Renews the leases of the runs a process serves, so no other process
     /// adopts them; returns the runs whose lease was taken over meanwhile
     /// (the caller must drop them). A journal shared by one process only
