@@ -219,12 +219,25 @@ impl Runtime {
             return Ok(outcome);
         }
         let wait = async {
+            // Another process may end the run (runs move between processes
+            // sharing a journal): look at the journal now and then too.
+            let mut poll = tokio::time::interval(Duration::from_millis(250));
+            poll.tick().await;
             loop {
                 if let Some(o) = rx.borrow_and_update().clone() {
                     return Ok(o);
                 }
-                if rx.changed().await.is_err() {
-                    return Err(());
+                tokio::select! {
+                    changed = rx.changed() => {
+                        if changed.is_err() {
+                            return Err(());
+                        }
+                    }
+                    _ = poll.tick() => {
+                        if let Ok(Some(o)) = self.recorded_outcome(run).await {
+                            return Ok(o);
+                        }
+                    }
                 }
             }
         };
