@@ -353,3 +353,44 @@ async fn hostile_ids_and_names_are_stored_verbatim_or_refused(journal: Arc<dyn J
         Err(other) => panic!("{other:?}"),
     }
 }
+
+/// PostgreSQL only: an event row that no longer decodes fails its run with
+/// a typed error naming the event; other runs are unaffected.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_stored_event_fails_its_run_naming_the_seq_and_spares_others() {
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let pg = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
+    pg.migrate().await.expect("migrate");
+    let journal: Arc<dyn Journal> = Arc::new(pg.clone());
+    let first = runtime(journal.clone()).await;
+    let broken = first.start(two_signals, (), StartOptions::id("broken")).await.unwrap().id();
+    let healthy = first.start(two_signals, (), StartOptions::id("healthy")).await.unwrap().id();
+    wait_for(&journal, broken, "signal_awaited").await;
+    wait_for(&journal, healthy, "signal_awaited").await;
+    drop(first);
+    sqlx::query(
+        "UPDATE continuum_events SET event = '{\"seq\": 2, \"type\": \"no_such_event\"}' WHERE run_id = $1 AND seq = 2",
+    )
+    .bind(broken.0)
+    .execute(pg.pool())
+    .await
+    .unwrap();
+    assert!(matches!(journal.history(broken).await, Err(JournalError::CorruptEvent { seq: 2, .. })));
+
+    let second = runtime(journal.clone()).await;
+    second.signal(healthy, "word", &"a").await.unwrap();
+    second.signal(healthy, "word", &"b").await.unwrap();
+    let outcome = second.await_outcome(broken, Duration::from_secs(20)).await.unwrap();
+    match outcome {
+        RunOutcome::Failed(continuum::RunFailure::HistoryDecode { run, seq, .. }) => {
+            assert_eq!((run, seq), (broken, 2));
+        }
+        other => panic!("{other:?}"),
+    }
+    let healthy_outcome = second.await_outcome(healthy, Duration::from_secs(20)).await.unwrap();
+    assert!(matches!(healthy_outcome, RunOutcome::Completed(_)), "{healthy_outcome:?}");
+    drop(second);
+    drop(journal);
+    drop(pg);
+    let _ = db.drop_database().await;
+}

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::watch;
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use self::run::{Inbound, LiveRun};
 use self::timers::{TimerKind, TimerWheel};
@@ -417,18 +417,18 @@ impl Engine {
         };
         let mut touched = std::collections::BTreeSet::new();
         for outcome in pending.tasks {
-            if let Some(live) = self.live.get_mut(&outcome.run) {
-                if live.is_open(outcome.seq) {
-                    touched.insert(outcome.run);
-                    live.inbox.push_back(Inbound::Task(outcome));
-                }
+            if let Some(live) = self.live.get_mut(&outcome.run)
+                && live.is_open(outcome.seq)
+            {
+                touched.insert(outcome.run);
+                live.inbox.push_back(Inbound::Task(outcome));
             }
         }
         for (run, signal) in pending.signals {
-            if let Some(live) = self.live.get_mut(&run) {
-                if live.offer_signal(signal) {
-                    touched.insert(run);
-                }
+            if let Some(live) = self.live.get_mut(&run)
+                && live.offer_signal(signal)
+            {
+                touched.insert(run);
             }
         }
         for run in touched {
@@ -538,7 +538,39 @@ impl Engine {
                 "run started on another version of its workflow; replay checks every command");
         }
         let lease = self.journal.acquire_run(run).await?;
-        let history = self.journal.history(run).await?;
+        let history = match self.journal.history(run).await {
+            Ok(history) => history,
+            Err(JournalError::CorruptEvent { run, seq, detail }) => {
+                // The history cannot be replayed: fail the run, naming the
+                // event, rather than leave it stuck. Other runs go on.
+                let failure = RunFailure::HistoryDecode {
+                    run,
+                    seq,
+                    error: crate::payload::PayloadError {
+                        direction: "decoding".into(),
+                        type_name: "HistoryEvent".into(),
+                        message: detail.clone(),
+                    },
+                };
+                error!(run_id = %run, workflow = workflow.name, seq, %detail, "stored history does not decode; failing the run");
+                let append = RunAppend {
+                    lease,
+                    events: vec![HistoryEvent {
+                        seq: info.last_seq + 1,
+                        at: self.clock.now(),
+                        event: Event::RunFailed { failure: failure.clone() },
+                    }],
+                    new_tasks: vec![],
+                    resolved_tasks: vec![],
+                    consumed_signals: vec![],
+                };
+                self.journal.append(append).await?;
+                self.timers.clear_run(run);
+                self.outcomes.publish(run, RunOutcome::Failed(failure));
+                return Err(JournalError::CorruptEvent { run, seq, detail });
+            }
+            Err(e) => return Err(e),
+        };
         let now = self.clock.now();
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;

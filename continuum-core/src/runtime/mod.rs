@@ -260,7 +260,23 @@ impl Runtime {
         if !info.status.is_terminal() {
             return Ok(None);
         }
-        let history = self.inner.journal.history(run).await.map_err(AwaitError::Journal)?;
+        let history = match self.inner.journal.history(run).await {
+            Ok(history) => history,
+            // The history cannot be read back; the engine failed the run
+            // for exactly this reason.
+            Err(JournalError::CorruptEvent { run, seq, detail }) => {
+                return Ok(Some(RunOutcome::Failed(crate::error::RunFailure::HistoryDecode {
+                    run,
+                    seq,
+                    error: crate::payload::PayloadError {
+                        direction: "decoding".into(),
+                        type_name: "HistoryEvent".into(),
+                        message: detail,
+                    },
+                })));
+            }
+            Err(e) => return Err(AwaitError::Journal(e)),
+        };
         Ok(history.last().and_then(|e| RunOutcome::from_event(&e.event)))
     }
 

@@ -211,24 +211,24 @@ struct ReplayQuietLogs<'a>(&'a TokenStream);
 
 impl VisitMut for ReplayQuietLogs<'_> {
     fn visit_expr_mut(&mut self, e: &mut syn::Expr) {
-        if let syn::Expr::Macro(m) = e {
-            if is_log_macro(&m.mac.path) {
-                let krate = self.0;
-                *e = syn::parse_quote!({ if !#krate::__private::replaying() { #m } });
-                return;
-            }
+        if let syn::Expr::Macro(m) = e
+            && is_log_macro(&m.mac.path)
+        {
+            let krate = self.0;
+            *e = syn::parse_quote!({ if !#krate::__private::replaying() { #m } });
+            return;
         }
         visit_mut::visit_expr_mut(self, e);
     }
 
     fn visit_stmt_mut(&mut self, s: &mut syn::Stmt) {
-        if let syn::Stmt::Macro(m) = s {
-            if is_log_macro(&m.mac.path) {
-                let krate = self.0;
-                let mac = &m.mac;
-                *s = syn::parse_quote!(if !#krate::__private::replaying() { #mac; });
-                return;
-            }
+        if let syn::Stmt::Macro(m) = s
+            && is_log_macro(&m.mac.path)
+        {
+            let krate = self.0;
+            let mac = &m.mac;
+            *s = syn::parse_quote!(if !#krate::__private::replaying() { #mac; });
+            return;
         }
         visit_mut::visit_stmt_mut(self, s);
     }

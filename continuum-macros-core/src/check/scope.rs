@@ -48,10 +48,10 @@ fn is_local_root(segment: &str) -> bool {
 
 /// `core::` and `alloc::` re-export what `std::` does.
 fn normalize(mut path: Vec<String>) -> Vec<String> {
-    if let Some(first) = path.first_mut() {
-        if first == "core" || first == "alloc" {
-            *first = "std".to_string();
-        }
+    if let Some(first) = path.first_mut()
+        && (first == "core" || first == "alloc")
+    {
+        *first = "std".to_string();
     }
     path
 }

@@ -91,13 +91,12 @@ pub fn scan(tokens: TokenStream, found: &mut impl FnMut(ScannedPath)) {
                 }
                 let span_tokens: TokenStream = tokens[start..i].iter().cloned().collect();
                 let mut macro_args = None;
-                if is_punct(tokens.get(i), '!') {
-                    if let Some(TokenTree::Group(g)) = tokens.get(i + 1) {
-                        if g.delimiter() != Delimiter::None {
-                            macro_args = Some(g.stream());
-                            i += 2;
-                        }
-                    }
+                if is_punct(tokens.get(i), '!')
+                    && let Some(TokenTree::Group(g)) = tokens.get(i + 1)
+                    && g.delimiter() != Delimiter::None
+                {
+                    macro_args = Some(g.stream());
+                    i += 2;
                 }
                 found(ScannedPath { segments, leading_colon, tokens: span_tokens, macro_args });
                 after_dot = false;

@@ -147,12 +147,12 @@ impl Walk<'_> {
         if qself.position != 0 {
             return;
         }
-        if let syn::Type::Path(tp) = &*qself.ty {
-            if tp.qself.is_none() {
-                let mut segs = segments(&tp.path);
-                segs.extend(segments(path));
-                self.check_segments(&segs, tp.path.leading_colon.is_some(), tp.path.to_token_stream());
-            }
+        if let syn::Type::Path(tp) = &*qself.ty
+            && tp.qself.is_none()
+        {
+            let mut segs = segments(&tp.path);
+            segs.extend(segments(path));
+            self.check_segments(&segs, tp.path.leading_colon.is_some(), tp.path.to_token_stream());
         }
     }
 
@@ -267,18 +267,18 @@ impl<'ast> Visit<'ast> for Walk<'_> {
     }
 
     fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
-        if let Expr::Path(p) = &*call.func {
-            if p.qself.is_none() {
-                let before = self.violations.len();
-                self.visit_path(&p.path);
-                if self.violations.len() == before {
-                    self.note_helper(&p.path, p.path.span());
-                }
-                for a in &call.args {
-                    self.visit_expr(a);
-                }
-                return;
+        if let Expr::Path(p) = &*call.func
+            && p.qself.is_none()
+        {
+            let before = self.violations.len();
+            self.visit_path(&p.path);
+            if self.violations.len() == before {
+                self.note_helper(&p.path, p.path.span());
             }
+            for a in &call.args {
+                self.visit_expr(a);
+            }
+            return;
         }
         visit::visit_expr_call(self, call);
     }
