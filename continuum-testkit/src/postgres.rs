@@ -226,7 +226,38 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
         return Err(format!("{e}\nthe server log {log} ends with:\n{}", log_tail(&log)));
     }
     tracing::info!(dir = %dir_str, "started a throwaway PostgreSQL cluster for tests");
+    let _ = CLUSTER.set(Cluster { run_as, pg_ctl, data, log });
     Ok(format!("postgres://postgres@localhost/postgres?host={}", encode_query_value(dir_str)))
+}
+
+/// The throwaway cluster, when this process started one.
+static CLUSTER: OnceLock<Cluster> = OnceLock::new();
+
+struct Cluster {
+    run_as: RunAs,
+    pg_ctl: PathBuf,
+    data: String,
+    log: String,
+}
+
+/// Restarts the test server (`pg_ctl restart -m fast`), dropping every
+/// connection, for tests of what survives a database restart. Blocks until
+/// the server accepts connections again.
+///
+/// Only the throwaway cluster can be restarted: with `DATABASE_URL` set
+/// this fails with a message saying so (unset it to run such a test).
+pub fn restart_server() -> Result<(), TestDbError> {
+    server_url()?;
+    let Some(c) = CLUSTER.get() else {
+        return Err(TestDbError::NoServer {
+            detail: "restarting the database needs the throwaway cluster, but DATABASE_URL points at a server this \
+                     test must not restart; unset DATABASE_URL to run this test"
+                .to_string(),
+        });
+    };
+    let args = ["-D", c.data.as_str(), "-l", c.log.as_str(), "-w", "-t", "60", "-m", "fast", "restart"];
+    run(&mut c.run_as.command(&c.pg_ctl, &args), "pg_ctl restart")
+        .map_err(|e| TestDbError::Start { detail: format!("{e}\nthe server log ends with:\n{}", log_tail(&c.log)) })
 }
 
 /// Who runs the PostgreSQL binaries.
