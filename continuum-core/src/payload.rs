@@ -73,6 +73,18 @@ impl Payload {
         &self.0
     }
 
+    /// Refuses a payload larger than `max_bytes`, naming its type `what`.
+    pub fn within(self, max_bytes: usize, what: &str) -> Result<Self, PayloadError> {
+        if self.0.len() <= max_bytes {
+            return Ok(self);
+        }
+        Err(PayloadError {
+            direction: "encoding".into(),
+            type_name: what.to_owned(),
+            message: format!("payload of {} bytes exceeds the cap of {max_bytes} bytes", self.0.len()),
+        })
+    }
+
     /// Size in bytes.
     pub fn len(&self) -> usize {
         self.0.len()

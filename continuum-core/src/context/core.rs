@@ -127,6 +127,8 @@ pub(crate) struct RunCore {
     pub(crate) run: RunId,
     pub(crate) workflow: &'static str,
     pub(crate) sites: &'static [SiteInfo],
+    /// The largest payload an effect may journal (`EngineConfig`).
+    pub(crate) max_payload: usize,
     pub(crate) history: Arc<[HistoryEvent]>,
     /// Next history index to consume (0 is `RunStarted`).
     pub(crate) cursor: usize,
@@ -157,6 +159,7 @@ impl RunCore {
             run,
             workflow,
             sites,
+            max_payload: crate::engine::DEFAULT_MAX_PAYLOAD,
             history,
             cursor: 1,
             next_seq,

@@ -141,7 +141,8 @@ impl<A: Activity> Future for ActivityCall<'_, A> {
         let mut encode_error = None;
         let (input, options, key) = (&mut this.input, this.options, &this.key);
         let polled = this.state.poll(cx, |core, at| {
-            let payload = match input.take().map(|i| Payload::encode(&i)) {
+            let max = core.max_payload;
+            let payload = match input.take().map(|i| Payload::encode(&i).and_then(|p| p.within(max, A::NAME))) {
                 Some(Ok(p)) => p,
                 Some(Err(e)) => {
                     encode_error = Some(e);

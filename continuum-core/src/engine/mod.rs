@@ -85,7 +85,7 @@ pub fn replay_history(
     let now = history.last().map_or(first.at, |e| e.at);
     let recorded_end = history.last().and_then(|e| RunOutcome::from_event(&e.event));
     let lease = crate::journal::Lease { run, token: 0 };
-    let (mut live, failure) = LiveRun::new(workflow.clone(), run, history, lease, now);
+    let (mut live, failure) = LiveRun::new(workflow.clone(), run, history, lease, now, DEFAULT_MAX_PAYLOAD);
     if let Some(f) = failure {
         return Err(f);
     }
@@ -158,11 +158,25 @@ pub struct EngineConfig {
     /// for runs orphaned by a crashed process. Keep it well under the
     /// journal's run-lease TTL (30 s for PostgreSQL by default).
     pub lease_renewal: std::time::Duration,
+    /// The largest payload (workflow input, signal body, activity input)
+    /// accepted, in bytes of JSON. Larger ones are refused where they are
+    /// made — `start` and `signal` return a typed error, an activity call
+    /// returns an `ActivityError` of kind `Payload` to the workflow — and
+    /// nothing is journaled. Keep it stable: a run replayed under a smaller
+    /// cap than it ran with can drift.
+    pub max_payload_bytes: usize,
 }
+
+/// The default [`EngineConfig::max_payload_bytes`]: 8 MiB.
+pub const DEFAULT_MAX_PAYLOAD: usize = 8 * 1024 * 1024;
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        Self { max_live_runs: 10_000, lease_renewal: std::time::Duration::from_secs(5) }
+        Self {
+            max_live_runs: 10_000,
+            lease_renewal: std::time::Duration::from_secs(5),
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD,
+        }
     }
 }
 
@@ -292,7 +306,8 @@ impl Engine {
                 input: req.input,
             },
         };
-        let (mut live, failure) = LiveRun::new(workflow, id, Arc::from(vec![started]), lease, now);
+        let (mut live, failure) =
+            LiveRun::new(workflow, id, Arc::from(vec![started]), lease, now, self.config.max_payload_bytes);
         match failure {
             Some(f) => {
                 live.fail(f);
@@ -575,7 +590,7 @@ impl Engine {
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;
         info!(run_id = %run, workflow = workflow.name, events = history.len(), "replaying run");
-        let (mut live, failure) = LiveRun::new(workflow, run, history, lease, now);
+        let (mut live, failure) = LiveRun::new(workflow, run, history, lease, now, self.config.max_payload_bytes);
         let ended = match failure {
             Some(f) => Some(live.fail(f)),
             None => live.replay(now),

@@ -89,6 +89,7 @@ impl LiveRun {
         history: Arc<[HistoryEvent]>,
         lease: Lease,
         now: DateTime<Utc>,
+        max_payload: usize,
     ) -> (Self, Option<RunFailure>) {
         let start = match history.first().map(|e| (&e.event, e.seq)) {
             Some((Event::RunStarted { input, .. }, seq)) => Ok((input.clone(), seq)),
@@ -96,7 +97,9 @@ impl LiveRun {
                 Err(RunFailure::SuspendLeak { detail: format!("history of run {run} does not begin with run_started") })
             }
         };
-        let core = Arc::new(Mutex::new(RunCore::new(run, workflow.name, workflow.sites, history, now)));
+        let mut core = RunCore::new(run, workflow.name, workflow.sites, history, now);
+        core.max_payload = max_payload;
+        let core = Arc::new(Mutex::new(core));
         let ctx = WorkflowContext::new(core.clone(), run, workflow.name);
         let (future, failure) = match start {
             Ok((input, seq)) => match workflow.start(ctx, &input) {

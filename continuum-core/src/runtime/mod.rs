@@ -97,18 +97,22 @@ impl RuntimeBuilder {
     pub async fn start(self) -> Result<Runtime, JournalError> {
         let journal = self.journal.unwrap_or_else(|| Arc::new(InMemoryJournal::with_clock(self.clock.clone())));
         let registry = Arc::new(self.registry);
+        let max_payload = self.engine.max_payload_bytes;
         let mut engine = Engine::new(journal.clone(), self.clock.clone(), registry.clone(), self.engine);
         let outcomes = engine.outcomes();
         engine.recover().await?;
         let (tx, rx) = mpsc::unbounded_channel();
         let engine_task = tokio::spawn(engine_loop(engine, rx, self.clock.clone()));
         let worker_task = tokio::spawn(dispatch_loop(journal.clone(), registry, self.clock, self.worker, tx.clone()));
-        Ok(Runtime { inner: Arc::new(Inner { tx, journal, outcomes, tasks: vec![engine_task, worker_task] }) })
+        Ok(Runtime {
+            inner: Arc::new(Inner { tx, max_payload, journal, outcomes, tasks: vec![engine_task, worker_task] }),
+        })
     }
 }
 
 struct Inner {
     tx: mpsc::UnboundedSender<Command>,
+    max_payload: usize,
     journal: Arc<dyn Journal>,
     outcomes: Arc<Outcomes>,
     tasks: Vec<JoinHandle<()>>,
@@ -154,7 +158,9 @@ impl Runtime {
         input: W::Input,
         options: StartOptions,
     ) -> Result<RunHandle<W>, StartError> {
-        let input = Payload::encode(&input).map_err(StartError::InputEncode)?;
+        let input = Payload::encode(&input)
+            .and_then(|p| p.within(self.inner.max_payload, std::any::type_name::<W::Input>()))
+            .map_err(StartError::InputEncode)?;
         let run = self
             .start_request(StartRequest {
                 workflow: W::NAME.to_owned(),
@@ -174,7 +180,9 @@ impl Runtime {
         input: &serde_json::Value,
         options: StartOptions,
     ) -> Result<RunId, StartError> {
-        let input = Payload::encode(input).map_err(StartError::InputEncode)?;
+        let input = Payload::encode(input)
+            .and_then(|p| p.within(self.inner.max_payload, "workflow input"))
+            .map_err(StartError::InputEncode)?;
         self.start_request(StartRequest {
             workflow: workflow.to_owned(),
             workflow_id: options.workflow_id,
@@ -193,7 +201,9 @@ impl Runtime {
     /// Sends a signal to a run's durable mailbox. Fails for a missing or
     /// ended run.
     pub async fn signal<T: Serialize>(&self, run: RunId, name: &str, body: &T) -> Result<(), SignalSendError> {
-        let payload = Payload::encode(body).map_err(SignalSendError::Encode)?;
+        let payload = Payload::encode(body)
+            .and_then(|p| p.within(self.inner.max_payload, std::any::type_name::<T>()))
+            .map_err(SignalSendError::Encode)?;
         let signal = self.inner.journal.send_signal(run, name, payload).await.map_err(|e| match e {
             JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
             JournalError::RunTerminal { run, status } => SignalSendError::RunTerminal { run, status },
