@@ -255,6 +255,18 @@ pub enum RunFailure {
     },
 }
 
+impl RunFailure {
+    /// The failure of a run whose stored event `seq` does not decode
+    /// ([`JournalError::CorruptEvent`]).
+    pub fn undecodable_event(run: RunId, seq: Seq, detail: String) -> Self {
+        RunFailure::HistoryDecode {
+            run,
+            seq,
+            error: PayloadError { direction: "decoding".into(), type_name: "HistoryEvent".into(), message: detail },
+        }
+    }
+}
+
 /// A journal operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -230,6 +230,18 @@ impl Event {
         matches!(self, Event::RunCompleted { .. } | Event::RunFailed { .. } | Event::RunCancelled { .. })
     }
 
+    /// The status a run has once this event is in its history: `Some` for
+    /// the terminal events, `None` for the rest.
+    pub fn terminal_status(&self) -> Option<crate::journal::RunStatus> {
+        use crate::journal::RunStatus;
+        match self {
+            Event::RunCompleted { .. } => Some(RunStatus::Completed),
+            Event::RunFailed { .. } => Some(RunStatus::Failed),
+            Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
+            _ => None,
+        }
+    }
+
     /// The snake_case name of the event type, as in golden files.
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -107,15 +107,6 @@ fn to_u64(v: i64) -> u64 {
     u64::try_from(v).unwrap_or_default()
 }
 
-fn status_text(s: RunStatus) -> &'static str {
-    match s {
-        RunStatus::Running => "running",
-        RunStatus::Completed => "completed",
-        RunStatus::Failed => "failed",
-        RunStatus::Cancelled => "cancelled",
-    }
-}
-
 fn parse_status(s: &str) -> Result<RunStatus, JournalError> {
     Ok(match s {
         "running" => RunStatus::Running,
@@ -124,15 +115,6 @@ fn parse_status(s: &str) -> Result<RunStatus, JournalError> {
         "cancelled" => RunStatus::Cancelled,
         other => return Err(JournalError::Backend(format!("unknown run status `{other}` in the database"))),
     })
-}
-
-fn status_after(event: &Event) -> Option<RunStatus> {
-    match event {
-        Event::RunCompleted { .. } => Some(RunStatus::Completed),
-        Event::RunFailed { .. } => Some(RunStatus::Failed),
-        Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
-        _ => None,
-    }
 }
 
 /// PostgreSQL text cannot hold NUL; refuse it before any SQL runs.
@@ -300,6 +282,17 @@ struct TaskFields {
     idempotency_key: Option<String>,
     attempts: u32,
     state: String,
+}
+
+/// A finished task row's outcome.
+fn finished_outcome(run: RunId, seq: i64, attempts: i32, result: &str) -> Result<TaskOutcome, JournalError> {
+    let seq = to_u64(seq);
+    Ok(TaskOutcome {
+        run,
+        seq,
+        attempts: u32::try_from(attempts).unwrap_or_default(),
+        result: decode_result(run, seq, result)?,
+    })
 }
 
 fn decode_result(run: RunId, seq: Seq, text: &str) -> Result<Result<Payload, ActivityError>, JournalError> {
@@ -472,7 +465,7 @@ impl Journal for PostgresJournal {
                 return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
             }
         }
-        let terminal = append.events.iter().rev().find_map(|e| status_after(&e.event));
+        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
         if !append.events.is_empty() {
             let seqs: Vec<i64> = append.events.iter().map(|e| to_i64(e.seq)).collect();
             let ats: Vec<DateTime<Utc>> = append.events.iter().map(|e| e.at).collect();
@@ -492,7 +485,7 @@ impl Journal for PostgresJournal {
             sqlx::query("UPDATE continuum_runs SET last_seq = $2, status = $3 WHERE id = $1")
                 .bind(run.0)
                 .bind(last)
-                .bind(status_text(terminal.unwrap_or(RunStatus::Running)))
+                .bind(terminal.unwrap_or(RunStatus::Running).to_string())
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -755,17 +748,7 @@ impl Journal for PostgresJournal {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
-        rows.into_iter()
-            .map(|(seq, attempts, text)| {
-                let seq = to_u64(seq);
-                Ok(TaskOutcome {
-                    run,
-                    seq,
-                    attempts: u32::try_from(attempts).unwrap_or_default(),
-                    result: decode_result(run, seq, &text)?,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|(seq, attempts, text)| finished_outcome(run, seq, attempts, &text)).collect()
     }
 
     async fn next_task_due(&self) -> Result<Option<DateTime<Utc>>, JournalError> {
@@ -846,15 +829,7 @@ impl Journal for PostgresJournal {
         .map_err(backend)?;
         let tasks = tasks
             .into_iter()
-            .map(|(run, seq, attempts, text)| {
-                let (run, seq) = (RunId(run), to_u64(seq));
-                Ok(TaskOutcome {
-                    run,
-                    seq,
-                    attempts: u32::try_from(attempts).unwrap_or_default(),
-                    result: decode_result(run, seq, &text)?,
-                })
-            })
+            .map(|(run, seq, attempts, text)| finished_outcome(RunId(run), seq, attempts, &text))
             .collect::<Result<Vec<_>, JournalError>>()?;
         let signals = signals
             .into_iter()

@@ -2,10 +2,13 @@
 //! activity on PostgreSQL is killed with SIGKILL in the middle of the
 //! second activity; a second process finishes the run.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Reaped;
 use continuum_testkit::postgres::TestDatabase;
 
 const WORKER: &str = env!("CARGO_BIN_EXE_pg_worker");
@@ -63,16 +66,6 @@ async fn a_worker_killed_mid_activity_is_finished_by_another_process() {
     db.drop_database().await.expect("drop the test database");
 }
 
-/// Kills the child on drop, so a failing assertion leaves no process.
-struct Reaped(std::process::Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one() {
     use continuum::{Journal, RunStatus};
@@ -124,19 +117,7 @@ async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one
     let info = journal.run_info(run).await.expect("run");
     assert_eq!(info.status, RunStatus::Completed);
     let kinds: Vec<_> = journal.history(run).await.expect("history").iter().map(|e| e.event.type_name()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "run_started",
-            "activity_scheduled",
-            "activity_completed",
-            "timer_started",
-            "timer_fired",
-            "activity_scheduled",
-            "activity_completed",
-            "run_completed",
-        ]
-    );
+    assert_eq!(kinds, common::EXACT_HISTORY);
     drop(survivor);
     drop(journal);
     db.drop_database().await.expect("drop the test database");
@@ -207,20 +188,7 @@ async fn a_paused_worker_whose_run_was_taken_over_cannot_write_to_it() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await; // let any late write arrive
     let kinds: Vec<_> = journal.history(run).await.expect("history").iter().map(|e| e.event.type_name()).collect();
-    assert_eq!(
-        kinds,
-        [
-            "run_started",
-            "activity_scheduled",
-            "activity_completed",
-            "timer_started",
-            "timer_fired",
-            "activity_scheduled",
-            "activity_completed",
-            "run_completed",
-        ],
-        "no stale write was applied"
-    );
+    assert_eq!(kinds, common::EXACT_HISTORY, "no stale write was applied");
     // The thawed owner noticed, observably: its renewal reported the lease
     // lost, or its write was fenced.
     let _ = paused.0.kill();

@@ -3,10 +3,13 @@
 //! Every run completes, no activity completes twice, and every history
 //! replays to the same result.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::Reaped;
 use continuum::{ErasedWorkflow, Event, Journal, Replayed, RunOutcome, RunStatus};
 use continuum_examples::orders::ship_order;
 use continuum_postgres::PostgresJournal;
@@ -15,18 +18,8 @@ use continuum_testkit::postgres::TestDatabase;
 const WORKER: &str = env!("CARGO_BIN_EXE_pg_worker");
 const RUNS: u32 = 1000;
 
-/// Kills the child on drop, so a failing assertion leaves no process.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn worker(url: &str, args: &[&str]) -> Worker {
-    Worker(
+fn worker(url: &str, args: &[&str]) -> Reaped {
+    Reaped(
         Command::new(WORKER)
             .arg(url)
             .args(args)
@@ -112,20 +105,7 @@ async fn three_processes_finish_every_run_while_one_is_killed_and_restarted_twic
         }
         assert_eq!(resolved.len(), 2, "{id}: both activities resolved once");
         let kinds: Vec<_> = history.iter().map(|e| e.event.type_name()).collect();
-        assert_eq!(
-            kinds,
-            [
-                "run_started",
-                "activity_scheduled",
-                "activity_completed",
-                "timer_started",
-                "timer_fired",
-                "activity_scheduled",
-                "activity_completed",
-                "run_completed",
-            ],
-            "{id}"
-        );
+        assert_eq!(kinds, common::EXACT_HISTORY, "{id}");
         let recorded = RunOutcome::from_event(&history.last().expect("end").event).expect("an end");
         let replayed = continuum::engine::replay_history(&workflow, info.id, history).expect("replays");
         assert_eq!(replayed, Replayed::Ended(recorded), "{id}: replay reaches the recorded end");

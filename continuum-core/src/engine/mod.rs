@@ -558,15 +558,7 @@ impl Engine {
             Err(JournalError::CorruptEvent { run, seq, detail }) => {
                 // The history cannot be replayed: fail the run, naming the
                 // event, rather than leave it stuck. Other runs go on.
-                let failure = RunFailure::HistoryDecode {
-                    run,
-                    seq,
-                    error: crate::payload::PayloadError {
-                        direction: "decoding".into(),
-                        type_name: "HistoryEvent".into(),
-                        message: detail.clone(),
-                    },
-                };
+                let failure = RunFailure::undecodable_event(run, seq, detail.clone());
                 error!(run_id = %run, workflow = workflow.name, seq, %detail, "stored history does not decode; failing the run");
                 let append = RunAppend {
                     lease,

@@ -122,15 +122,6 @@ impl State {
     }
 }
 
-fn status_after(event: &Event) -> Option<RunStatus> {
-    match event {
-        Event::RunCompleted { .. } => Some(RunStatus::Completed),
-        Event::RunFailed { .. } => Some(RunStatus::Failed),
-        Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
-        _ => None,
-    }
-}
-
 #[async_trait]
 impl Journal for InMemoryJournal {
     async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
@@ -203,7 +194,7 @@ impl Journal for InMemoryJournal {
                 return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
             }
         }
-        let terminal = append.events.iter().rev().find_map(|e| status_after(&e.event));
+        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
         let row = st.runs.get_mut(&run).ok_or(JournalError::RunNotFound(run))?;
         if let Some(last) = append.events.last() {
             row.info.last_seq = last.seq;

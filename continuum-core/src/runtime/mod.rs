@@ -275,15 +275,7 @@ impl Runtime {
             // The history cannot be read back; the engine failed the run
             // for exactly this reason.
             Err(JournalError::CorruptEvent { run, seq, detail }) => {
-                return Ok(Some(RunOutcome::Failed(crate::error::RunFailure::HistoryDecode {
-                    run,
-                    seq,
-                    error: crate::payload::PayloadError {
-                        direction: "decoding".into(),
-                        type_name: "HistoryEvent".into(),
-                        message: detail,
-                    },
-                })));
+                return Ok(Some(RunOutcome::Failed(crate::error::RunFailure::undecodable_event(run, seq, detail))));
             }
             Err(e) => return Err(AwaitError::Journal(e)),
         };

@@ -103,19 +103,7 @@ pub fn module_scope(items: &[syn::Item]) -> Scope {
         match item {
             syn::Item::Use(u) => scope.add_use(&u.tree, u.leading_colon.is_some()),
             other => {
-                let name = match other {
-                    syn::Item::Fn(i) => Some(&i.sig.ident),
-                    syn::Item::Struct(i) => Some(&i.ident),
-                    syn::Item::Enum(i) => Some(&i.ident),
-                    syn::Item::Union(i) => Some(&i.ident),
-                    syn::Item::Type(i) => Some(&i.ident),
-                    syn::Item::Trait(i) => Some(&i.ident),
-                    syn::Item::Mod(i) => Some(&i.ident),
-                    syn::Item::Const(i) => Some(&i.ident),
-                    syn::Item::Static(i) => Some(&i.ident),
-                    _ => None,
-                };
-                if let Some(name) = name {
+                if let Some(name) = walk::item_name(other) {
                     scope.add_item(name.to_string());
                 }
             }

@@ -8,6 +8,8 @@
 //! `::*` matches everything below the path (`|rand::*` matches
 //! `rand::random` and `rand::rngs::OsRng`, not a variable named `rand`).
 
+use std::sync::OnceLock;
+
 /// The families of nondeterminism the checker knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Rule {
@@ -354,20 +356,23 @@ impl Pattern {
 /// The rule `path` breaks, if any. `subtrees = false` matches exact
 /// patterns only (for paths guessed through a glob import).
 pub fn rule_for_path(path: &[String], subtrees: bool) -> Option<Rule> {
-    find(PATHS, path, subtrees)
+    static PARSED: OnceLock<Vec<(Pattern, Rule)>> = OnceLock::new();
+    find(PARSED.get_or_init(|| parse_table(PATHS)), path, subtrees)
 }
 
 /// The rule a macro invocation breaks, if any.
 pub fn rule_for_macro(path: &[String], subtrees: bool) -> Option<Rule> {
-    find(MACROS, path, subtrees)
+    static PARSED: OnceLock<Vec<(Pattern, Rule)>> = OnceLock::new();
+    find(PARSED.get_or_init(|| parse_table(MACROS)), path, subtrees)
 }
 
-fn find(table: &[(&'static str, Rule)], path: &[String], subtrees: bool) -> Option<Rule> {
-    table
-        .iter()
-        .map(|(p, r)| (Pattern::parse(p), *r))
-        .find(|(p, _)| (subtrees || !p.subtree) && p.matches(path))
-        .map(|(_, r)| r)
+/// Parsed once per compiler process, not once per path looked up.
+fn parse_table(table: &[(&'static str, Rule)]) -> Vec<(Pattern, Rule)> {
+    table.iter().map(|(p, r)| (Pattern::parse(p), *r)).collect()
+}
+
+fn find(table: &[(Pattern, Rule)], path: &[String], subtrees: bool) -> Option<Rule> {
+    table.iter().find(|(p, _)| (subtrees || !p.subtree) && p.matches(path)).map(|(_, r)| *r)
 }
 
 #[cfg(test)]

@@ -50,6 +50,23 @@ fn starts_lowercase(s: &str) -> bool {
     s.starts_with(|c: char| c.is_lowercase() || c == '_')
 }
 
+/// The name an item declares, if it declares one (a `macro_rules!` too).
+pub(crate) fn item_name(item: &syn::Item) -> Option<&syn::Ident> {
+    match item {
+        syn::Item::Fn(i) => Some(&i.sig.ident),
+        syn::Item::Struct(i) => Some(&i.ident),
+        syn::Item::Enum(i) => Some(&i.ident),
+        syn::Item::Union(i) => Some(&i.ident),
+        syn::Item::Type(i) => Some(&i.ident),
+        syn::Item::Trait(i) => Some(&i.ident),
+        syn::Item::Mod(i) => Some(&i.ident),
+        syn::Item::Const(i) => Some(&i.ident),
+        syn::Item::Static(i) => Some(&i.ident),
+        syn::Item::Macro(i) => i.ident.as_ref(),
+        _ => None,
+    }
+}
+
 /// Collects the names a body declares, binds and imports.
 pub(crate) struct Collect<'a>(pub(crate) &'a mut Scope);
 
@@ -58,19 +75,7 @@ impl<'ast> Visit<'ast> for Collect<'_> {
         self.0.add_use(&u.tree, u.leading_colon.is_some());
     }
     fn visit_item(&mut self, item: &'ast syn::Item) {
-        let name = match item {
-            syn::Item::Fn(i) => Some(&i.sig.ident),
-            syn::Item::Struct(i) => Some(&i.ident),
-            syn::Item::Enum(i) => Some(&i.ident),
-            syn::Item::Union(i) => Some(&i.ident),
-            syn::Item::Type(i) => Some(&i.ident),
-            syn::Item::Trait(i) => Some(&i.ident),
-            syn::Item::Mod(i) => Some(&i.ident),
-            syn::Item::Const(i) => Some(&i.ident),
-            syn::Item::Static(i) => Some(&i.ident),
-            syn::Item::Macro(i) => i.ident.as_ref(),
-            _ => None,
-        };
+        let name = item_name(item);
         if let Some(name) = name {
             self.0.add_item(name.to_string());
         }
