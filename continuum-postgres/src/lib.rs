@@ -36,21 +36,27 @@ use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
 use continuum_core::event::{Event, HistoryEvent};
 use continuum_core::ids::{RunId, Seq, VersionHash};
 use continuum_core::journal::{
-    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
-    RunStatus, TaskOutcome,
+    ActivityTask, AttemptResult, Claim, CreateRun, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend,
+    RunInfo, RunStatus, RunWake, RunWrite, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
 use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Row, Transaction};
-use tokio::sync::Notify;
+use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
+
+mod commit;
 
 /// The migrations in the workspace's `migrations/` directory, embedded.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 
-/// The channel new and retried tasks are announced on.
+/// The channel new and retried tasks are announced on (no payload).
 const TASKS_CHANNEL: &str = "continuum_tasks";
+
+/// The channel that tells a run's owner that work for the run was
+/// recorded by another process (payload: the run id).
+const RUNS_CHANNEL: &str = "continuum_runs";
 
 /// Setting up the journal failed.
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +80,7 @@ pub enum PostgresError {
 pub struct PostgresJournal {
     pool: PgPool,
     tasks_ready: Arc<Notify>,
+    wakes: broadcast::Sender<RunWake>,
     run_lease: Duration,
 }
 
@@ -149,8 +156,9 @@ impl PostgresJournal {
     /// Uses an existing pool.
     pub fn from_pool(pool: PgPool) -> Self {
         let tasks_ready = Arc::new(Notify::new());
-        tokio::spawn(listen_for_tasks(pool.clone(), tasks_ready.clone()));
-        Self { pool, tasks_ready, run_lease: Duration::from_secs(30) }
+        let (wakes, _) = broadcast::channel(4096);
+        tokio::spawn(listen(pool.clone(), tasks_ready.clone(), wakes.clone()));
+        Self { pool, tasks_ready, wakes, run_lease: Duration::from_secs(30) }
     }
 
     /// How long a run's lease lasts without renewal before another process
@@ -211,26 +219,45 @@ fn run_info(run: RunId, row: &sqlx::postgres::PgRow) -> Result<RunInfo, JournalE
     })
 }
 
-/// Wakes `wait_for_tasks` when another process (or this one) announces a
-/// task. `PgListener` reconnects on its own after a dropped connection;
-/// `wait_for_tasks` also times out, so a lost notification costs at most
-/// one poll interval.
-async fn listen_for_tasks(pool: PgPool, ready: Arc<Notify>) {
+/// Wakes `wait_for_tasks` when a task is announced, and passes run hints
+/// on to the runtimes using this journal. `PgListener` is reconnected with
+/// backoff after a dropped connection; since hints may have been missed
+/// meanwhile, a reconnect sends [`RunWake::All`]. `wait_for_tasks` also
+/// times out, so a lost notification costs at most one poll interval.
+async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::Sender<RunWake>) {
     let mut backoff = Duration::from_millis(100);
+    let mut reconnect = false;
     loop {
         let listener = async {
             let mut l = PgListener::connect_with(&pool).await?;
-            l.listen(TASKS_CHANNEL).await?;
+            l.listen_all([TASKS_CHANNEL, RUNS_CHANNEL]).await?;
             Ok::<_, sqlx::Error>(l)
         };
         match listener.await {
             Ok(mut l) => {
                 backoff = Duration::from_millis(100);
+                if reconnect {
+                    let _ = wakes.send(RunWake::All);
+                    ready.notify_one();
+                }
                 loop {
-                    match l.recv().await {
-                        Ok(_) => ready.notify_one(),
+                    match l.try_recv().await {
+                        Ok(Some(n)) if n.channel() == RUNS_CHANNEL => match n.payload().parse::<Uuid>() {
+                            Ok(id) => {
+                                let _ = wakes.send(RunWake::Run(RunId(id)));
+                            }
+                            Err(_) => tracing::debug!(payload = n.payload(), "ignoring a malformed run hint"),
+                        },
+                        Ok(Some(_)) => ready.notify_one(),
+                        // The connection was lost; `try_recv` reconnects on
+                        // the next call, but hints sent meanwhile are gone.
+                        Ok(None) => {
+                            tracing::debug!("journal listener lost its connection; reconnected");
+                            let _ = wakes.send(RunWake::All);
+                            ready.notify_one();
+                        }
                         Err(e) => {
-                            tracing::debug!(error = %e, "task listener lost its connection");
+                            tracing::debug!(error = %e, "journal listener failed");
                             break;
                         }
                     }
@@ -240,12 +267,13 @@ async fn listen_for_tasks(pool: PgPool, ready: Arc<Notify>) {
                 if pool.is_closed() {
                     return;
                 }
-                tracing::debug!(error = %e, "task listener cannot connect; retrying");
+                tracing::debug!(error = %e, "journal listener cannot connect; retrying");
             }
         }
         if pool.is_closed() {
             return;
         }
+        reconnect = true;
         tokio::time::sleep(backoff).await;
         backoff = (backoff * 2).min(Duration::from_secs(5));
     }
@@ -325,50 +353,17 @@ async fn lock_task(
 #[async_trait]
 impl Journal for PostgresJournal {
     async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
-        storable("workflow id", &run.workflow_id)?;
-        storable("workflow name", &run.workflow)?;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // `now()` is the transaction's start: the run row and its first
-        // event carry the same database time.
-        let inserted = sqlx::query(
-            "INSERT INTO continuum_runs (id, workflow_id, workflow, version, started_at, last_seq, lease_token, lease_until) \
-             VALUES ($1, $2, $3, $4, now(), 1, nextval('continuum_lease_token'), now() + make_interval(secs => $5)) \
-             ON CONFLICT (namespace, workflow_id) DO NOTHING \
-             RETURNING lease_token, started_at",
-        )
-        .bind(run.id.0)
-        .bind(&run.workflow_id)
-        .bind(&run.workflow)
-        .bind(run.version.0.as_slice())
-        .bind(secs(self.run_lease))
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let Some(row) = inserted else {
-            drop(tx);
-            let existing = self
-                .find_workflow_id(&run.workflow_id)
-                .await?
-                .map(|r| r.id)
-                .ok_or_else(|| JournalError::Backend("workflow id conflict on a vanished run".into()))?;
-            return Err(JournalError::DuplicateWorkflowId { workflow_id: run.workflow_id, existing });
-        };
-        let token: i64 = row.try_get("lease_token").map_err(backend)?;
-        let at: DateTime<Utc> = row.try_get("started_at").map_err(backend)?;
         let started = HistoryEvent {
             seq: 1,
-            at,
+            at: Utc::now(),
             event: Event::RunStarted { workflow: run.workflow, version: run.version, input: run.input },
         };
-        sqlx::query("INSERT INTO continuum_events (run_id, seq, at, event) VALUES ($1, 1, $2, $3)")
-            .bind(run.id.0)
-            .bind(at)
-            .bind(json(&started)?)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        Ok(Lease { run: run.id, token: to_u64(token) })
+        let write = RunWrite {
+            create: Some(CreateRun { workflow_id: run.workflow_id }),
+            append: RunAppend::events(Lease { run: run.id, token: 0 }, vec![started]),
+        };
+        let mut results = self.commit(vec![write]).await?;
+        results.pop().unwrap_or_else(|| Err(JournalError::Backend("empty commit result".into()))).map(|w| w.lease)
     }
 
     async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
@@ -439,115 +434,12 @@ impl Journal for PostgresJournal {
     }
 
     async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
-        let run = append.lease.run;
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // The row lock serialises writers of one run; the token comparison
-        // under it is the fence.
-        let row: Option<(i64, String, i64)> =
-            sqlx::query_as("SELECT lease_token, status, last_seq FROM continuum_runs WHERE id = $1 FOR UPDATE")
-                .bind(run.0)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend)?;
-        let (current, status, last_seq) = row.ok_or(JournalError::RunNotFound(run))?;
-        if to_u64(current) != append.lease.token {
-            tracing::warn!(%run, presented = append.lease.token, current, "stale journal write rejected");
-            return Err(JournalError::Fenced { run, presented: append.lease.token, current: to_u64(current) });
-        }
-        let status = parse_status(&status)?;
-        if status.is_terminal() {
-            return Err(JournalError::RunTerminal { run, status });
-        }
-        let expected = to_u64(last_seq) + 1;
-        for (i, ev) in append.events.iter().enumerate() {
-            let want = expected + i as u64;
-            if ev.seq != want {
-                return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
-            }
-        }
-        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
-        if !append.events.is_empty() {
-            let seqs: Vec<i64> = append.events.iter().map(|e| to_i64(e.seq)).collect();
-            let ats: Vec<DateTime<Utc>> = append.events.iter().map(|e| e.at).collect();
-            let texts = append.events.iter().map(json).collect::<Result<Vec<_>, _>>()?;
-            sqlx::query(
-                "INSERT INTO continuum_events (run_id, seq, at, event) \
-                 SELECT $1, s, a, e FROM unnest($2::bigint[], $3::timestamptz[], $4::text[]) AS t(s, a, e)",
-            )
-            .bind(run.0)
-            .bind(&seqs)
-            .bind(&ats)
-            .bind(&texts)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            let last = seqs.last().copied().unwrap_or(last_seq);
-            sqlx::query("UPDATE continuum_runs SET last_seq = $2, status = $3 WHERE id = $1")
-                .bind(run.0)
-                .bind(last)
-                .bind(terminal.unwrap_or(RunStatus::Running).to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        if !append.consumed_signals.is_empty() {
-            let ids: Vec<i64> = append.consumed_signals.iter().map(|&i| to_i64(i)).collect();
-            sqlx::query("DELETE FROM continuum_signals WHERE run_id = $1 AND id = ANY($2)")
-                .bind(run.0)
-                .bind(&ids)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        if terminal.is_some() {
-            // Outstanding work of an ended run is dropped: a late completion
-            // finds no task and is discarded.
-            sqlx::query("DELETE FROM continuum_tasks WHERE run_id = $1")
-                .bind(run.0)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        } else if !append.resolved_tasks.is_empty() {
-            let seqs: Vec<i64> = append.resolved_tasks.iter().map(|&s| to_i64(s)).collect();
-            sqlx::query("DELETE FROM continuum_tasks WHERE run_id = $1 AND seq = ANY($2)")
-                .bind(run.0)
-                .bind(&seqs)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-        }
-        if terminal.is_none() && !append.new_tasks.is_empty() {
-            let t = &append.new_tasks;
-            let seqs: Vec<i64> = t.iter().map(|x| to_i64(x.seq)).collect();
-            let activities: Vec<&str> = t.iter().map(|x| x.activity.as_str()).collect();
-            let inputs: Vec<&str> = t.iter().map(|x| x.input.as_json()).collect();
-            let retries = t.iter().map(|x| json(&x.retry)).collect::<Result<Vec<_>, _>>()?;
-            let timeouts: Vec<Option<i64>> =
-                t.iter().map(|x| x.timeout.map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))).collect();
-            let keys: Vec<Option<&str>> = t.iter().map(|x| x.idempotency_key.as_deref()).collect();
-            for key in keys.iter().flatten() {
-                storable("idempotency key", key)?;
-            }
-            sqlx::query(
-                "INSERT INTO continuum_tasks (run_id, seq, activity, input, retry, timeout_ms, idempotency_key, due) \
-                 SELECT $1, s, a, i, r, t, k, now() \
-                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[]) \
-                 AS u(s, a, i, r, t, k)",
-            )
-            .bind(run.0)
-            .bind(&seqs)
-            .bind(&activities)
-            .bind(&inputs)
-            .bind(&retries)
-            .bind(&timeouts)
-            .bind(&keys)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-            sqlx::query("SELECT pg_notify($1, '')").bind(TASKS_CHANNEL).execute(&mut *tx).await.map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)?;
-        Ok(())
+        let mut results = self.commit(vec![RunWrite { create: None, append }]).await?;
+        results.pop().unwrap_or_else(|| Err(JournalError::Backend("empty commit result".into()))).map(|_| ())
+    }
+
+    async fn commit(&self, writes: Vec<RunWrite>) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+        commit::commit(&self.pool, self.run_lease, writes).await
     }
 
     async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
@@ -564,13 +456,16 @@ impl Journal for PostgresJournal {
         // The run row is locked (shared) so the signal cannot land after an
         // `append` that ends the run: it is either in before the end (and
         // the end drops it with the run) or refused as terminal.
+        // The run's owner hears of it through the runs channel.
         let id: Option<i64> = sqlx::query_scalar(
-            "WITH r AS (SELECT id FROM continuum_runs WHERE id = $1 AND status = 'running' FOR SHARE) \
-             INSERT INTO continuum_signals (run_id, name, payload) SELECT id, $2, $3 FROM r RETURNING id",
+            "WITH r AS (SELECT id FROM continuum_runs WHERE id = $1 AND status = 'running' FOR SHARE), \
+             s AS (INSERT INTO continuum_signals (run_id, name, payload) SELECT id, $2, $3 FROM r RETURNING id) \
+             SELECT s.id FROM s, pg_notify($4, $1::text) AS n",
         )
         .bind(run.0)
         .bind(name)
         .bind(payload.as_json())
+        .bind(RUNS_CHANNEL)
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
@@ -629,6 +524,7 @@ impl Journal for PostgresJournal {
                 if let Some(output) = stored {
                     let result: Result<Payload, ActivityError> = Ok(Payload::from_json_unchecked(output));
                     finish(&mut tx, run, seq, &result).await?;
+                    notify_owner(&mut tx, run).await?;
                     claim.settled.push(TaskOutcome { run, seq, attempts: t.attempts, result });
                     continue;
                 }
@@ -643,6 +539,7 @@ impl Journal for PostgresJournal {
                     non_retryable: true,
                 });
                 finish(&mut tx, run, seq, &result).await?;
+                notify_owner(&mut tx, run).await?;
                 claim.settled.push(TaskOutcome { run, seq, attempts: t.attempts, result });
                 continue;
             }
@@ -693,6 +590,36 @@ impl Journal for PostgresJournal {
         lock_task(&mut tx, task).await.map(|_| ())
     }
 
+    async fn heartbeat_tasks(&self, leases: &[TaskLease], ttl: Duration) -> Result<Vec<TaskLease>, JournalError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut sorted = leases.to_vec();
+        sorted.sort();
+        let runs: Vec<Uuid> = sorted.iter().map(|l| l.run.0).collect();
+        let seqs: Vec<i64> = sorted.iter().map(|l| to_i64(l.seq)).collect();
+        let tokens: Vec<i64> = sorted.iter().map(|l| to_i64(l.token)).collect();
+        // Rows are locked in key order, so two renewers never deadlock.
+        let renewed: Vec<(Uuid, i64)> = sqlx::query_as(
+            "UPDATE continuum_tasks t SET lease_until = now() + make_interval(secs => $4) \
+             WHERE (t.run_id, t.seq) IN ( \
+                 SELECT c.run_id, c.seq FROM continuum_tasks c \
+                 JOIN unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(r, s, k) \
+                   ON c.run_id = u.r AND c.seq = u.s AND c.lease_token = u.k \
+                 WHERE c.state = 'leased' ORDER BY c.run_id, c.seq FOR UPDATE OF c) \
+             RETURNING t.run_id, t.seq",
+        )
+        .bind(&runs)
+        .bind(&seqs)
+        .bind(&tokens)
+        .bind(secs(ttl))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let renewed: std::collections::HashSet<(Uuid, i64)> = renewed.into_iter().collect();
+        Ok(sorted.into_iter().filter(|l| !renewed.contains(&(l.run.0, to_i64(l.seq)))).collect())
+    }
+
     async fn finish_attempt(
         &self,
         task: &ActivityTask,
@@ -717,14 +644,15 @@ impl Journal for PostgresJournal {
                 }
                 Some(Ok(out))
             }
-            AttemptResult::Failed { retry_at: Some(due), .. } if t.attempts < t.retry.max_attempts => {
+            AttemptResult::Failed { retry_in: Some(wait), .. } if t.attempts < t.retry.max_attempts => {
+                // The backoff is counted on the database clock.
                 sqlx::query(
-                    "UPDATE continuum_tasks SET state = 'ready', due = $3, lease_token = NULL, lease_until = NULL \
-                     WHERE run_id = $1 AND seq = $2",
+                    "UPDATE continuum_tasks SET state = 'ready', due = now() + make_interval(secs => $3), \
+                     lease_token = NULL, lease_until = NULL WHERE run_id = $1 AND seq = $2",
                 )
                 .bind(run.0)
                 .bind(to_i64(seq))
-                .bind(due)
+                .bind(secs(wait))
                 .execute(&mut *tx)
                 .await
                 .map_err(backend)?;
@@ -735,6 +663,7 @@ impl Journal for PostgresJournal {
         };
         if let Some(result) = &outcome {
             finish(&mut tx, run, seq, result).await?;
+            notify_owner(&mut tx, run).await?;
         }
         tx.commit().await.map_err(backend)?;
         Ok(outcome.map(|result| TaskOutcome { run, seq, attempts: t.attempts, result }))
@@ -840,6 +769,20 @@ impl Journal for PostgresJournal {
         Ok(PendingWork { tasks, signals })
     }
 
+    fn run_wakeups(&self) -> Option<broadcast::Receiver<RunWake>> {
+        Some(self.wakes.subscribe())
+    }
+
+    async fn run_statuses(&self, runs: &[RunId]) -> Result<Vec<(RunId, RunStatus)>, JournalError> {
+        let ids: Vec<Uuid> = runs.iter().map(|r| r.0).collect();
+        let rows: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, status FROM continuum_runs WHERE id = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.into_iter().map(|(id, status)| Ok((RunId(id), parse_status(&status)?))).collect()
+    }
+
     async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
         // Reserve them for a lease's length so two adopters do not both
         // replay the same run; the adopter then takes a fresh token with
@@ -858,6 +801,18 @@ impl Journal for PostgresJournal {
         .map_err(backend)?;
         Ok(ids.into_iter().map(RunId).collect())
     }
+}
+
+/// Tells the run's owner, through the runs channel, that work for the run
+/// is waiting (sent when the transaction commits).
+async fn notify_owner(tx: &mut Transaction<'_, Postgres>, run: RunId) -> Result<(), JournalError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(RUNS_CHANNEL)
+        .bind(run.to_string())
+        .execute(&mut **tx)
+        .await
+        .map_err(backend)?;
+    Ok(())
 }
 
 /// Marks a task finished with `result`.

@@ -254,6 +254,7 @@ fn task(seq: u64, max_attempts: u32, key: Option<&str>) -> NewActivityTask {
         retry: RetryPolicy { max_attempts, ..RetryPolicy::default() },
         timeout: None,
         idempotency_key: key.map(String::from),
+        lease_to_writer: None,
     }
 }
 
@@ -280,6 +281,7 @@ async fn a_fenced_writer_cannot_append(journal: Arc<dyn Journal>) {
         new_tasks: vec![t.clone()],
         resolved_tasks: vec![],
         consumed_signals: vec![],
+        stored_results: vec![],
     };
     let late = journal.append(write(stale.clone())).await;
     assert!(
@@ -299,6 +301,7 @@ async fn append_task(journal: &Arc<dyn Journal>, workflow_id: &str, t: NewActivi
         new_tasks: vec![t],
         resolved_tasks: vec![],
         consumed_signals: vec![],
+        stored_results: vec![],
     };
     journal.append(append).await.unwrap();
     lease.run

@@ -297,8 +297,7 @@ impl TestEnv {
     /// Runs inline activities and due timers until nothing more can
     /// happen without the test acting.
     fn drive(&mut self) {
-        let (journal, registry, clock, worker) =
-            (self.journal.clone(), self.registry.clone(), self.clock.clone(), self.worker);
+        let (journal, registry, worker) = (self.journal.clone(), self.registry.clone(), self.worker);
         let engine = &mut self.engine;
         self.rt.block_on(async {
             loop {
@@ -311,7 +310,7 @@ impl TestEnv {
                     engine.on_task(outcome).await;
                 }
                 for task in claim.tasks {
-                    let result = execute_attempt(&registry, &clock, &task, &worker).await;
+                    let result = execute_attempt(&registry, &task, &worker).await;
                     match journal.finish_attempt(&task, result).await {
                         Ok(Some(outcome)) => engine.on_task(outcome).await,
                         Ok(None) => {}

@@ -165,6 +165,7 @@ impl<A: Activity> Future for ActivityCall<'_, A> {
                         retry: options.retry,
                         timeout: options.timeout,
                         idempotency_key: key.clone(),
+                        lease_to_writer: None,
                     });
                     seq
                 }

@@ -13,7 +13,8 @@
 pub(crate) mod run;
 pub(crate) mod timers;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
@@ -27,7 +28,10 @@ use crate::context::core::{OpenCommand, ResolutionKind};
 use crate::error::{CancelError, JournalError, RunFailure, StartError};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
-use crate::journal::{Journal, Lease, MailboxSignal, NewRun, RunAppend, RunStatus, TaskOutcome};
+use crate::journal::{
+    ActivityTask, AttemptResult, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, RunAppend, RunStatus,
+    RunWrite, StoredResult, TaskOutcome, Written,
+};
 use crate::payload::Payload;
 use crate::registry::Registry;
 use crate::workflow::ErasedWorkflow;
@@ -120,7 +124,13 @@ impl Outcomes {
         w.entry(run).or_insert_with(|| watch::channel(None).0).subscribe()
     }
 
-    fn publish(&self, run: RunId, outcome: RunOutcome) {
+    /// Runs someone is waiting on.
+    pub(crate) fn awaited(&self) -> Vec<RunId> {
+        let w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        w.iter().filter(|(_, s)| s.receiver_count() > 0).map(|(r, _)| *r).collect()
+    }
+
+    pub(crate) fn publish(&self, run: RunId, outcome: RunOutcome) {
         let sender = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&run);
         if let Some(sender) = sender {
             sender.send_replace(Some(outcome));
@@ -142,8 +152,10 @@ pub struct EngineStats {
     pub runs_replayed: u64,
     /// History events consumed by those replays.
     pub events_replayed: u64,
-    /// Journal appends.
+    /// Run writes (one run's events and side effects) journaled.
     pub appends: u64,
+    /// Journal commits; each carries the writes of many runs.
+    pub commits: u64,
     /// Runs evicted from memory to respect the live-run bound.
     pub evictions: u64,
 }
@@ -152,10 +164,11 @@ pub struct EngineStats {
 #[derive(Debug, Clone, Copy)]
 pub struct EngineConfig {
     /// Live runs kept in memory; beyond it the least recently active are
-    /// evicted and replayed when next needed.
+    /// evicted (the engine keeps their leases) and replayed when next
+    /// needed.
     pub max_live_runs: usize,
-    /// How often the runtime renews the leases of its live runs and looks
-    /// for runs orphaned by a crashed process. Keep it well under the
+    /// How often the runtime renews the leases of its runs and looks for
+    /// runs orphaned by a crashed process. Keep it well under the
     /// journal's run-lease TTL (30 s for PostgreSQL by default).
     pub lease_renewal: std::time::Duration,
     /// The largest payload (workflow input, signal body, activity input)
@@ -165,6 +178,10 @@ pub struct EngineConfig {
     /// nothing is journaled. Keep it stable: a run replayed under a smaller
     /// cap than it ran with can drift.
     pub max_payload_bytes: usize,
+    /// The most runs' writes one journal commit carries. Work that arrives
+    /// while a commit is in flight is gathered into the next one (group
+    /// commit), up to this many runs.
+    pub max_batch: usize,
 }
 
 /// The default [`EngineConfig::max_payload_bytes`]: 8 MiB.
@@ -176,6 +193,7 @@ impl Default for EngineConfig {
             max_live_runs: 10_000,
             lease_renewal: std::time::Duration::from_secs(5),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
+            max_batch: 512,
         }
     }
 }
@@ -194,12 +212,51 @@ pub struct StartRequest {
     pub check_input: bool,
 }
 
+/// Activity tasks the engine may lease to its own process's workers as it
+/// journals them, so a task needs no claim: the engine hands it over right
+/// after the commit (see [`Engine::take_dispatch`]).
+#[derive(Debug, Clone)]
+pub struct LocalDispatch {
+    /// Tasks handed to the local workers and not yet finished; the engine
+    /// adds, the workers subtract.
+    pub in_hand: Arc<AtomicUsize>,
+    /// Above this many tasks in hand, new tasks are left for any worker
+    /// to claim.
+    pub limit: usize,
+    /// The lease a task is inserted with (the workers renew it).
+    pub task_lease: std::time::Duration,
+}
+
+/// One run's write in a commit, and what to do once it is applied.
+struct Plan {
+    run: RunId,
+    create: Option<String>,
+    arms: Vec<(DateTime<Utc>, Seq, TimerKind)>,
+    outcome: Option<RunOutcome>,
+    /// Tasks asked to be leased to this process.
+    local: Vec<NewActivityTask>,
+}
+
 /// The engine. See the module docs.
 pub struct Engine {
     journal: Arc<dyn Journal>,
     clock: Arc<dyn Clock>,
     registry: Arc<Registry>,
     live: HashMap<RunId, LiveRun>,
+    /// Runs this engine owns without holding their future (evicted): their
+    /// leases are kept and renewed, and they are replayed on their next
+    /// work.
+    parked: HashMap<RunId, Lease>,
+    /// Runs whose last commit failed with an unknown outcome: reloaded
+    /// from the journal before anything else is written to them.
+    reload: BTreeSet<RunId>,
+    /// Live runs with work staged since the last commit, in order.
+    dirty: Vec<RunId>,
+    /// Workflow ids of runs staged for creation in the coming commit.
+    staged_ids: HashMap<String, RunId>,
+    start_results: Vec<(RunId, Result<RunId, StartError>)>,
+    local: Option<LocalDispatch>,
+    dispatch: Vec<ActivityTask>,
     timers: TimerWheel,
     outcomes: Arc<Outcomes>,
     config: EngineConfig,
@@ -220,12 +277,37 @@ impl Engine {
             clock,
             registry,
             live: HashMap::new(),
+            parked: HashMap::new(),
+            reload: BTreeSet::new(),
+            dirty: Vec::new(),
+            staged_ids: HashMap::new(),
+            start_results: Vec::new(),
+            local: None,
+            dispatch: Vec::new(),
             timers: TimerWheel::default(),
             outcomes: Arc::new(Outcomes::default()),
             config,
             tick: 0,
             stats: EngineStats::default(),
         }
+    }
+
+    /// Leases new activity tasks to this process's workers as they are
+    /// journaled (see [`LocalDispatch`]). Without it every task waits in
+    /// the journal to be claimed.
+    pub fn set_local_dispatch(&mut self, local: LocalDispatch) {
+        self.local = Some(local);
+    }
+
+    /// Tasks leased to this process by the commits so far, to run now.
+    pub fn take_dispatch(&mut self) -> Vec<ActivityTask> {
+        std::mem::take(&mut self.dispatch)
+    }
+
+    /// How the starts staged with [`stage_start`](Self::stage_start) ended,
+    /// once committed.
+    pub fn take_start_results(&mut self) -> Vec<(RunId, Result<RunId, StartError>)> {
+        std::mem::take(&mut self.start_results)
     }
 
     pub(crate) fn outcomes(&self) -> Arc<Outcomes> {
@@ -257,6 +339,11 @@ impl Engine {
         self.live.len()
     }
 
+    /// Runs staged since the last commit.
+    pub fn staged(&self) -> usize {
+        self.dirty.len()
+    }
+
     /// When the earliest armed timer is due.
     pub fn next_timer_due(&self) -> Option<DateTime<Utc>> {
         self.timers.next_due()
@@ -267,9 +354,31 @@ impl Engine {
         self.timers.len()
     }
 
-    /// Starts a run: journals it (already leased to this engine), then
-    /// runs it to its first wait.
+    /// Whether runs wait to be reloaded after a failed commit.
+    pub fn has_reloads(&self) -> bool {
+        !self.reload.is_empty()
+    }
+
+    /// Starts a run and commits it: journaled already leased to this
+    /// engine, run to its first wait, its first commands journaled in the
+    /// same commit.
     pub async fn start(&mut self, req: StartRequest) -> Result<RunId, StartError> {
+        let id = self.stage_start(req)?;
+        self.commit().await;
+        let at = self.start_results.iter().position(|(run, _)| *run == id);
+        match at.map(|i| self.start_results.remove(i)) {
+            Some((_, result)) => result,
+            None => Err(StartError::Journal(JournalError::Backend("the start was not committed".into()))),
+        }
+    }
+
+    /// Stages a run's start for the next [`commit`](Self::commit): the run
+    /// is built and polled to its first wait in memory; it is inserted
+    /// (already leased to this engine) with its first events by the
+    /// commit, whose result appears in
+    /// [`take_start_results`](Self::take_start_results). Nothing acts on
+    /// the run before that.
+    pub fn stage_start(&mut self, req: StartRequest) -> Result<RunId, StartError> {
         let workflow = self
             .registry
             .workflow(&req.workflow)
@@ -282,21 +391,10 @@ impl Engine {
         }
         let id = RunId::new_random();
         let workflow_id = req.workflow_id.unwrap_or_else(|| id.to_string());
-        let new = NewRun {
-            id,
-            workflow_id,
-            workflow: workflow.name.to_owned(),
-            version: workflow.version,
-            input: req.input.clone(),
-        };
-        let lease = self.journal.create_run(new).await.map_err(|e| match e {
-            JournalError::DuplicateWorkflowId { workflow_id, existing } => {
-                StartError::DuplicateWorkflowId { workflow_id, existing }
-            }
-            other => StartError::Journal(other),
-        })?;
+        if let Some(existing) = self.staged_ids.get(&workflow_id) {
+            return Err(StartError::DuplicateWorkflowId { workflow_id, existing: *existing });
+        }
         let now = self.clock.now();
-        info!(run_id = %id, workflow = workflow.name, "run started");
         let started = HistoryEvent {
             seq: 1,
             at: now,
@@ -306,8 +404,12 @@ impl Engine {
                 input: req.input,
             },
         };
+        let lease = Lease { run: id, token: 0 };
         let (mut live, failure) =
-            LiveRun::new(workflow, id, Arc::from(vec![started]), lease, now, self.config.max_payload_bytes);
+            LiveRun::new(workflow, id, Arc::from(vec![started.clone()]), lease, now, self.config.max_payload_bytes);
+        // The run's first event is journaled by the commit that creates it.
+        live.core().outbox.push(started);
+        live.pending_create = Some(workflow_id.clone());
         match failure {
             Some(f) => {
                 live.fail(f);
@@ -316,10 +418,9 @@ impl Engine {
                 live.poll_live(now);
             }
         }
+        self.staged_ids.insert(workflow_id, id);
         self.insert_live(live);
         self.pump(id);
-        self.flush(id).await;
-        self.evict_if_needed();
         Ok(id)
     }
 
@@ -346,31 +447,96 @@ impl Engine {
         for run in runs {
             if self.ensure_live(run).await {
                 loaded += 1;
-                self.flush(run).await;
+            }
+            if self.dirty.len() >= self.config.max_batch {
+                self.commit().await;
             }
         }
-        self.evict_if_needed();
+        self.commit().await;
         Ok(loaded)
     }
 
-    /// An activity task finished (completed, or failed for good).
+    /// Whether this engine serves `run`: it holds it live or parked.
+    pub fn owns(&self, run: RunId) -> bool {
+        self.live.contains_key(&run) || self.parked.contains_key(&run)
+    }
+
+    /// Makes `run` live if this engine should act on work for it: it owns
+    /// the run, or the journal is not shared by several processes (its
+    /// leases never expire) and the run is taken over. Work for a run
+    /// another process serves is left in the journal for that process.
+    async fn serve(&mut self, run: RunId) -> bool {
+        if self.owns(run) || !self.journal.run_leases_expire() { self.ensure_live(run).await } else { false }
+    }
+
+    /// An activity task finished (completed, or failed for good) and its
+    /// outcome is recorded in the journal's task row. Commits.
     pub async fn on_task(&mut self, outcome: TaskOutcome) {
+        self.stage_task(outcome).await;
+        self.commit().await;
+    }
+
+    /// Stages the delivery of a finished task recorded in the journal.
+    pub async fn stage_task(&mut self, outcome: TaskOutcome) {
         let run = outcome.run;
-        if !self.ensure_live(run).await {
+        if !self.serve(run).await {
             return;
         }
         if let Some(live) = self.live.get_mut(&run) {
-            live.inbox.push_back(Inbound::Task(outcome));
+            live.inbox.push_back(Inbound::Task(outcome, None));
         }
         self.pump(run);
-        self.flush(run).await;
-        self.evict_if_needed();
     }
 
-    /// A signal was put in a run's mailbox.
+    /// Stages the final result of an attempt this process's worker ran
+    /// (completed, or failed with no retry left). If this engine serves
+    /// the run, the result is journaled by the run's next commit — the
+    /// task's outcome, the run's reaction and its next commands in one
+    /// write. Otherwise it is handed back: the caller records it on the
+    /// task with [`Journal::finish_attempt`], for the run's owner.
+    pub async fn stage_attempt(
+        &mut self,
+        task: ActivityTask,
+        result: AttemptResult,
+    ) -> Option<(ActivityTask, AttemptResult)> {
+        let (result, store) = match result {
+            AttemptResult::Completed(output) => {
+                let store = task.idempotency_key.clone().map(|key| StoredResult {
+                    activity: task.activity.clone(),
+                    key,
+                    output: output.clone(),
+                });
+                (Ok(output), store)
+            }
+            AttemptResult::Failed { error, retry_in: None } => (Err(error), None),
+            retrying @ AttemptResult::Failed { .. } => return Some((task, retrying)),
+        };
+        let run = task.run;
+        if !self.serve(run).await {
+            let result = match result {
+                Ok(output) => AttemptResult::Completed(output),
+                Err(error) => AttemptResult::Failed { error, retry_in: None },
+            };
+            return Some((task, result));
+        }
+        let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result };
+        if let Some(live) = self.live.get_mut(&run) {
+            live.inbox.push_back(Inbound::Task(outcome, store));
+        }
+        self.pump(run);
+        None
+    }
+
+    /// A signal was put in a run's mailbox. Commits.
     pub async fn on_signal(&mut self, run: RunId, signal: MailboxSignal) {
+        self.stage_signal(run, signal).await;
+        self.commit().await;
+    }
+
+    /// Stages the delivery of a signal put in a run's mailbox.
+    pub async fn stage_signal(&mut self, run: RunId, signal: MailboxSignal) {
         let was_live = self.live.contains_key(&run);
-        if !self.ensure_live(run).await {
+        if !self.serve(run).await {
             return;
         }
         if was_live && let Some(live) = self.live.get_mut(&run) {
@@ -378,48 +544,77 @@ impl Engine {
             live.offer_signal(signal);
         }
         self.pump(run);
-        self.flush(run).await;
-        self.evict_if_needed();
     }
 
-    /// Renews the leases of live runs (dropping those another process took
-    /// over) and adopts runs whose owner died. Called periodically by the
-    /// runtime.
+    /// Stages work another process recorded for runs this engine serves
+    /// (`None`: check every run served), after a [`Journal::run_wakeups`]
+    /// hint.
+    pub async fn stage_wake(&mut self, runs: Option<Vec<RunId>>) {
+        let runs = match runs {
+            Some(runs) => runs.into_iter().filter(|r| self.owns(*r)).collect(),
+            None => self.live.keys().chain(self.parked.keys()).copied().collect(),
+        };
+        self.take_pending_work(runs).await;
+    }
+
+    /// Renews the leases of the runs this engine serves (dropping those
+    /// another process took over), delivers work that reached the journal
+    /// without reaching the engine, reloads runs whose last commit failed,
+    /// and adopts runs whose owner died. Called periodically by the
+    /// runtime. Commits.
     pub async fn maintain_leases(&mut self) {
-        let leases: Vec<Lease> = self.live.values().filter(|l| !l.terminal).map(|l| l.lease.clone()).collect();
+        let mut leases: Vec<Lease> = self.live.values().filter(|l| !l.terminal).map(|l| l.lease.clone()).collect();
+        leases.extend(self.parked.values().cloned());
         match self.journal.renew_run_leases(&leases).await {
             Ok(lost) => {
                 for run in lost {
-                    // Routine when processes share runs: whoever receives a
-                    // run's work takes it over.
-                    info!(run_id = %run, "run lease taken over by another process; dropping the live run");
-                    self.live.remove(&run);
-                    self.timers.clear_run(run);
+                    info!(run_id = %run, "run lease taken over by another process; dropping the run");
+                    self.drop_run(run);
                 }
             }
             Err(e) => warn!(error = %e, "renewing run leases failed; retrying at the next renewal"),
         }
-        self.take_pending_work().await;
+        let served: Vec<RunId> = self.live.keys().chain(self.parked.keys()).copied().collect();
+        self.take_pending_work(served).await;
+        self.reload_runs().await;
         match self.journal.claim_orphaned_runs(64).await {
             Ok(runs) => {
                 for run in runs {
                     info!(run_id = %run, "adopting a run whose owner stopped renewing its lease");
-                    if self.ensure_live(run).await {
-                        self.flush(run).await;
-                    }
+                    self.ensure_live(run).await;
                 }
             }
             Err(e) => warn!(error = %e, "looking for orphaned runs failed; retrying at the next renewal"),
         }
-        self.evict_if_needed();
+        self.commit().await;
     }
 
-    /// Delivers work that reached the journal for live runs without
-    /// reaching this engine (see [`Journal::pending_work`]). Duplicates are
+    /// Reloads the runs whose last commit failed with an unknown outcome;
+    /// those the journal cannot serve yet stay queued. Stages.
+    pub async fn reload_runs(&mut self) {
+        for run in std::mem::take(&mut self.reload) {
+            match self.load(run).await {
+                Ok(()) => info!(run_id = %run, "run reloaded after a failed commit"),
+                Err(e @ JournalError::Backend(_)) => {
+                    debug!(run_id = %run, error = %e, "reload failed; retrying");
+                    self.reload.insert(run);
+                }
+                Err(e) => debug!(run_id = %run, error = %e, "run not reloaded"),
+            }
+        }
+    }
+
+    /// Delivers work that reached the journal for `runs` without reaching
+    /// this engine (see [`Journal::pending_work`]). Duplicates are
     /// harmless: a task outcome for a command no longer open is ignored,
-    /// and a signal already in the run's mailbox is not added twice.
-    async fn take_pending_work(&mut self) {
-        let runs: Vec<RunId> = self.live.values().filter(|l| !l.terminal).map(|l| l.run).collect();
+    /// and a signal already in the run's mailbox is not added twice. A
+    /// parked run with pending work is loaded, which reads all of it.
+    /// Stages.
+    async fn take_pending_work(&mut self, runs: Vec<RunId>) {
+        let runs: Vec<RunId> = runs
+            .into_iter()
+            .filter(|r| self.parked.contains_key(r) || self.live.get(r).is_some_and(|l| !l.terminal))
+            .collect();
         if runs.is_empty() {
             return;
         }
@@ -430,17 +625,22 @@ impl Engine {
                 return;
             }
         };
-        let mut touched = std::collections::BTreeSet::new();
+        let mut touched = BTreeSet::new();
+        let mut to_load = BTreeSet::new();
         for outcome in pending.tasks {
-            if let Some(live) = self.live.get_mut(&outcome.run)
+            if self.parked.contains_key(&outcome.run) {
+                to_load.insert(outcome.run);
+            } else if let Some(live) = self.live.get_mut(&outcome.run)
                 && live.is_open(outcome.seq)
             {
                 touched.insert(outcome.run);
-                live.inbox.push_back(Inbound::Task(outcome));
+                live.inbox.push_back(Inbound::Task(outcome, None));
             }
         }
         for (run, signal) in pending.signals {
-            if let Some(live) = self.live.get_mut(&run)
+            if self.parked.contains_key(&run) {
+                to_load.insert(run);
+            } else if let Some(live) = self.live.get_mut(&run)
                 && live.offer_signal(signal)
             {
                 touched.insert(run);
@@ -449,12 +649,21 @@ impl Engine {
         for run in touched {
             debug!(run_id = %run, "delivering work another process recorded");
             self.pump(run);
-            self.flush(run).await;
+        }
+        for run in to_load {
+            self.ensure_live(run).await;
         }
     }
 
-    /// Fires every timer due by the clock.
+    /// Fires every timer due by the clock. Commits.
     pub async fn fire_due_timers(&mut self) -> usize {
+        let fired = self.stage_due_timers().await;
+        self.commit().await;
+        fired
+    }
+
+    /// Stages the firing of every timer due by the clock.
+    pub async fn stage_due_timers(&mut self) -> usize {
         let due = self.timers.take_due(self.clock.now());
         let fired = due.len();
         for (run, seq, kind) in due {
@@ -468,14 +677,13 @@ impl Engine {
                 });
             }
             self.pump(run);
-            self.flush(run).await;
         }
-        self.evict_if_needed();
         fired
     }
 
     /// Cancels a run: journals `RunCancelled`, drops its future and its
-    /// timers. Nothing is appended to the run afterwards.
+    /// timers. Nothing is appended to the run afterwards. Commits (with
+    /// whatever else is staged).
     pub async fn cancel(&mut self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {
         let info = self.journal.run_info(run).await.map_err(|e| match e {
             JournalError::RunNotFound(r) => CancelError::RunNotFound(r),
@@ -485,24 +693,24 @@ impl Engine {
             return Err(CancelError::RunTerminal { run, status: info.status });
         }
         let event = Event::RunCancelled { reason: reason.clone() };
-        if let Some(mut live) = self.live.remove(&run) {
+        if self.parked.contains_key(&run) {
+            self.ensure_live(run).await;
+        }
+        if let Some(live) = self.live.get_mut(&run) {
             let now = self.clock.now();
             live.cancel(event, now);
-            self.live.insert(run, live);
-            self.flush(run).await;
+            self.mark_dirty(run);
+            self.commit().await;
         } else {
             let lease = self.journal.acquire_run(run).await.map_err(|e| match e {
                 JournalError::RunTerminal { run, status } => CancelError::RunTerminal { run, status },
                 other => CancelError::Journal(other),
             })?;
             let info = self.journal.run_info(run).await.map_err(CancelError::Journal)?;
-            let append = RunAppend {
+            let append = RunAppend::events(
                 lease,
-                events: vec![HistoryEvent { seq: info.last_seq + 1, at: self.clock.now(), event: event.clone() }],
-                new_tasks: vec![],
-                resolved_tasks: vec![],
-                consumed_signals: vec![],
-            };
+                vec![HistoryEvent { seq: info.last_seq + 1, at: self.clock.now(), event: event.clone() }],
+            );
             self.journal.append(append).await.map_err(CancelError::Journal)?;
             self.timers.clear_run(run);
             self.outcomes.publish(run, RunOutcome::Cancelled(reason));
@@ -518,7 +726,15 @@ impl Engine {
     fn insert_live(&mut self, mut live: LiveRun) {
         self.tick += 1;
         live.last_active = self.tick;
+        self.parked.remove(&live.run);
         self.live.insert(live.run, live);
+    }
+
+    /// Forgets a run this engine no longer serves.
+    fn drop_run(&mut self, run: RunId) {
+        self.live.remove(&run);
+        self.parked.remove(&run);
+        self.timers.clear_run(run);
     }
 
     /// Makes `run` live, replaying it from the journal if needed. Returns
@@ -539,6 +755,14 @@ impl Engine {
     }
 
     async fn load(&mut self, run: RunId) -> Result<(), JournalError> {
+        let result = self.load_inner(run).await;
+        if result.is_err() {
+            self.parked.remove(&run);
+        }
+        result
+    }
+
+    async fn load_inner(&mut self, run: RunId) -> Result<(), JournalError> {
         let info = self.journal.run_info(run).await?;
         if info.status.is_terminal() {
             return Err(JournalError::RunTerminal { run, status: info.status });
@@ -560,19 +784,16 @@ impl Engine {
                 // event, rather than leave it stuck. Other runs go on.
                 let failure = RunFailure::undecodable_event(run, seq, detail.clone());
                 error!(run_id = %run, workflow = workflow.name, seq, %detail, "stored history does not decode; failing the run");
-                let append = RunAppend {
+                let append = RunAppend::events(
                     lease,
-                    events: vec![HistoryEvent {
+                    vec![HistoryEvent {
                         seq: info.last_seq + 1,
                         at: self.clock.now(),
                         event: Event::RunFailed { failure: failure.clone() },
                     }],
-                    new_tasks: vec![],
-                    resolved_tasks: vec![],
-                    consumed_signals: vec![],
-                };
+                );
                 self.journal.append(append).await?;
-                self.timers.clear_run(run);
+                self.drop_run(run);
                 self.outcomes.publish(run, RunOutcome::Failed(failure));
                 return Err(JournalError::CorruptEvent { run, seq, detail });
             }
@@ -587,6 +808,8 @@ impl Engine {
             Some(f) => Some(live.fail(f)),
             None => live.replay(now),
         };
+        // Timers of the run are re-armed from its history.
+        self.timers.clear_run(run);
         if ended.is_none() {
             let open: Vec<(Seq, OpenCommand)> = live.core().open.iter().map(|(s, c)| (*s, c.clone())).collect();
             for (seq, command) in open {
@@ -602,7 +825,7 @@ impl Engine {
                 live.offer_signal(signal);
             }
             for outcome in self.journal.finished_tasks(run).await? {
-                live.inbox.push_back(Inbound::Task(outcome));
+                live.inbox.push_back(Inbound::Task(outcome, None));
             }
         }
         self.insert_live(live);
@@ -610,19 +833,30 @@ impl Engine {
         Ok(())
     }
 
+    fn mark_dirty(&mut self, run: RunId) {
+        if let Some(live) = self.live.get_mut(&run)
+            && !live.dirty
+        {
+            live.dirty = true;
+            self.dirty.push(run);
+        }
+    }
+
     /// Delivers everything the run can take now, one resolution per poll,
-    /// so the history records the order the workflow observed.
+    /// so the history records the order the workflow observed; the run is
+    /// then staged for the next commit.
     fn pump(&mut self, run: RunId) {
         let now = self.clock.now();
         let Some(live) = self.live.get_mut(&run) else { return };
         while !live.terminal {
             if let Some(inbound) = live.inbox.pop_front() {
                 match inbound {
-                    Inbound::Task(outcome) => {
+                    Inbound::Task(outcome, store) => {
                         live.resolved_tasks.push(outcome.seq);
                         if !live.is_open(outcome.seq) {
                             continue;
                         }
+                        live.stored_results.extend(store);
                         let (event, kind) = match outcome.result {
                             Ok(output) => (
                                 Event::ActivityCompleted {
@@ -682,60 +916,186 @@ impl Engine {
                 now,
             );
         }
+        self.mark_dirty(run);
     }
 
-    /// Commits what the run produced since the last flush, then acts on it.
-    async fn flush(&mut self, run: RunId) {
-        let Some(live) = self.live.get_mut(&run) else { return };
-        let (events, new_tasks) = {
-            let mut core = live.core();
-            (std::mem::take(&mut core.outbox), std::mem::take(&mut core.new_tasks))
-        };
-        let resolved_tasks = std::mem::take(&mut live.resolved_tasks);
-        let consumed_signals = std::mem::take(&mut live.consumed_signals);
-        if events.is_empty() && resolved_tasks.is_empty() && consumed_signals.is_empty() {
-            return;
+    /// Commits what every staged run produced since the last commit in one
+    /// journal call (group commit), then acts on it: arms timers, hands
+    /// tasks leased to this process to [`take_dispatch`](Self::take_dispatch),
+    /// publishes outcomes, reports starts. A run whose write is rejected
+    /// (fenced, conflicting) is dropped: another engine owns it now. If
+    /// the commit fails as a whole, its runs are reloaded from the journal
+    /// before anything else is written to them.
+    pub async fn commit(&mut self) {
+        while !self.dirty.is_empty() {
+            let take = self.dirty.len().min(self.config.max_batch.max(1));
+            let batch: Vec<RunId> = self.dirty.drain(..take).collect();
+            self.commit_batch(batch).await;
         }
-        let workflow = live.workflow.name;
-        let mut arms = Vec::new();
-        let mut outcome = None;
-        for ev in &events {
-            debug!(run_id = %run, workflow, seq = ev.seq, event = ev.event.type_name(), "journaling event");
-            match &ev.event {
-                Event::TimerStarted { fire_at, .. } => arms.push((*fire_at, ev.seq, TimerKind::Timer)),
-                Event::SignalAwaited { timeout_at: Some(at), .. } => arms.push((*at, ev.seq, TimerKind::SignalTimeout)),
-                other => {
-                    if let Some(o) = RunOutcome::from_event(other) {
-                        outcome = Some(o);
+        self.staged_ids.clear();
+        self.evict_if_needed();
+    }
+
+    async fn commit_batch(&mut self, batch: Vec<RunId>) {
+        let mut writes = Vec::with_capacity(batch.len());
+        let mut plans = Vec::with_capacity(batch.len());
+        for run in batch {
+            let Some(live) = self.live.get_mut(&run) else { continue };
+            live.dirty = false;
+            let (events, mut new_tasks) = {
+                let mut core = live.core();
+                (std::mem::take(&mut core.outbox), std::mem::take(&mut core.new_tasks))
+            };
+            let resolved_tasks = std::mem::take(&mut live.resolved_tasks);
+            let consumed_signals = std::mem::take(&mut live.consumed_signals);
+            let stored_results = std::mem::take(&mut live.stored_results);
+            if events.is_empty() && resolved_tasks.is_empty() && consumed_signals.is_empty() {
+                continue;
+            }
+            let workflow = live.workflow.name;
+            let mut plan =
+                Plan { run, create: live.pending_create.take(), arms: Vec::new(), outcome: None, local: Vec::new() };
+            for ev in &events {
+                debug!(run_id = %run, workflow, seq = ev.seq, event = ev.event.type_name(), "journaling event");
+                match &ev.event {
+                    Event::TimerStarted { fire_at, .. } => plan.arms.push((*fire_at, ev.seq, TimerKind::Timer)),
+                    Event::SignalAwaited { timeout_at: Some(at), .. } => {
+                        plan.arms.push((*at, ev.seq, TimerKind::SignalTimeout));
+                    }
+                    other => {
+                        if let Some(o) = RunOutcome::from_event(other) {
+                            plan.outcome = Some(o);
+                        }
                     }
                 }
             }
-        }
-        let append = RunAppend { lease: live.lease.clone(), events, new_tasks, resolved_tasks, consumed_signals };
-        self.stats.appends += 1;
-        match self.journal.append(append).await {
-            Ok(()) => {
-                for (at, seq, kind) in arms {
-                    self.timers.arm(at, run, seq, kind);
-                }
-                if let Some(outcome) = outcome {
-                    match &outcome {
-                        RunOutcome::Completed(_) => info!(run_id = %run, workflow, "run completed"),
-                        RunOutcome::Failed(failure) => warn!(run_id = %run, workflow, %failure, "run failed"),
-                        RunOutcome::Cancelled(_) => info!(run_id = %run, workflow, "run cancelled"),
+            if let Some(local) = &self.local
+                && plan.outcome.is_none()
+            {
+                for task in &mut new_tasks {
+                    // Tasks with an idempotency key go through a claim,
+                    // which reuses a stored result instead of running.
+                    if task.idempotency_key.is_none()
+                        && self.registry.activity(&task.activity).is_some()
+                        && local.in_hand.load(Ordering::Relaxed) < local.limit
+                    {
+                        local.in_hand.fetch_add(1, Ordering::Relaxed);
+                        task.lease_to_writer = Some(local.task_lease);
+                        plan.local.push(task.clone());
                     }
-                    self.live.remove(&run);
-                    self.timers.clear_run(run);
-                    self.outcomes.publish(run, outcome);
+                }
+            }
+            writes.push(RunWrite {
+                create: plan.create.clone().map(|workflow_id| CreateRun { workflow_id }),
+                append: RunAppend {
+                    lease: live.lease.clone(),
+                    events,
+                    new_tasks,
+                    resolved_tasks,
+                    consumed_signals,
+                    stored_results,
+                },
+            });
+            plans.push(plan);
+        }
+        if writes.is_empty() {
+            return;
+        }
+        self.stats.commits += 1;
+        self.stats.appends += writes.len() as u64;
+        match self.journal.commit(writes).await {
+            Ok(results) => {
+                for (plan, result) in plans.into_iter().zip(results) {
+                    self.settle(plan, result);
                 }
             }
             Err(error) => {
-                // Fenced or conflicting: another engine owns the run now.
-                // Drop our copy; nothing of it was applied.
-                warn!(run_id = %run, workflow, %error, "journal append rejected; dropping the live run");
-                self.live.remove(&run);
-                self.timers.clear_run(run);
+                warn!(%error, runs = plans.len(), "journal commit failed; its runs will be reloaded");
+                for plan in plans {
+                    self.release_local(plan.local.len());
+                    if let Some(workflow_id) = &plan.create {
+                        debug!(run_id = %plan.run, workflow_id, "start not confirmed");
+                        self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
+                    }
+                    self.live.remove(&plan.run);
+                    self.timers.clear_run(plan.run);
+                    self.reload.insert(plan.run);
+                }
             }
+        }
+    }
+
+    fn release_local(&self, n: usize) {
+        if let Some(local) = &self.local
+            && n > 0
+        {
+            local.in_hand.fetch_sub(n, Ordering::Relaxed);
+        }
+    }
+
+    /// Acts on one run's write once the journal has answered.
+    fn settle(&mut self, plan: Plan, result: Result<Written, JournalError>) {
+        let run = plan.run;
+        let written = match result {
+            Ok(written) => written,
+            Err(error) => {
+                self.release_local(plan.local.len());
+                let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
+                match plan.create {
+                    Some(_) => {
+                        let error = match error {
+                            JournalError::DuplicateWorkflowId { workflow_id, existing } => {
+                                StartError::DuplicateWorkflowId { workflow_id, existing }
+                            }
+                            other => StartError::Journal(other),
+                        };
+                        debug!(run_id = %run, workflow, %error, "run not started");
+                        self.start_results.push((run, Err(error)));
+                    }
+                    // Fenced or conflicting: another engine owns the run
+                    // now. Drop our copy; nothing of it was applied.
+                    None => warn!(run_id = %run, workflow, %error, "journal write rejected; dropping the run"),
+                }
+                self.drop_run(run);
+                return;
+            }
+        };
+        if plan.create.is_some() {
+            let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
+            info!(run_id = %run, workflow, "run started");
+            self.start_results.push((run, Ok(run)));
+        }
+        if let Some(live) = self.live.get_mut(&run) {
+            live.lease = written.lease;
+        }
+        self.release_local(plan.local.len().saturating_sub(written.leased_tasks.len()));
+        for (seq, token) in written.leased_tasks {
+            if let Some(t) = plan.local.iter().find(|t| t.seq == seq) {
+                self.dispatch.push(ActivityTask {
+                    run,
+                    seq,
+                    activity: t.activity.clone(),
+                    input: t.input.clone(),
+                    attempt: 1,
+                    retry: t.retry,
+                    timeout: t.timeout,
+                    token,
+                    idempotency_key: t.idempotency_key.clone(),
+                });
+            }
+        }
+        for (at, seq, kind) in plan.arms {
+            self.timers.arm(at, run, seq, kind);
+        }
+        if let Some(outcome) = plan.outcome {
+            let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
+            match &outcome {
+                RunOutcome::Completed(_) => info!(run_id = %run, workflow, "run completed"),
+                RunOutcome::Failed(failure) => warn!(run_id = %run, workflow, %failure, "run failed"),
+                RunOutcome::Cancelled(_) => info!(run_id = %run, workflow, "run cancelled"),
+            }
+            self.drop_run(run);
+            self.outcomes.publish(run, outcome);
         }
     }
 
@@ -744,12 +1104,16 @@ impl Engine {
         if self.live.len() <= max {
             return;
         }
-        let mut by_age: Vec<(u64, RunId)> = self.live.values().map(|l| (l.last_active, l.run)).collect();
+        let mut by_age: Vec<(u64, RunId)> =
+            self.live.values().filter(|l| !l.dirty && !l.terminal).map(|l| (l.last_active, l.run)).collect();
         by_age.sort_unstable();
         let excess = self.live.len() - max;
         for (_, run) in by_age.into_iter().take(excess) {
-            // Timers stay armed: when one fires the run is replayed.
-            self.live.remove(&run);
+            // Timers stay armed and the lease is kept: the run is replayed
+            // when its next work arrives.
+            if let Some(live) = self.live.remove(&run) {
+                self.parked.insert(run, live.lease);
+            }
             self.outcomes.forget(run);
             self.stats.evictions += 1;
             debug!(run_id = %run, "live run evicted");

@@ -15,14 +15,16 @@ use crate::context::{EngineAbort, WorkflowContext};
 use crate::error::{CommandDescription, RunFailure};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
-use crate::journal::{Lease, MailboxSignal, TaskOutcome};
+use crate::journal::{Lease, MailboxSignal, StoredResult, TaskOutcome};
 use crate::payload::Payload;
 use crate::workflow::ErasedWorkflow;
 
 /// An answer from outside waiting to be delivered to a live run.
 #[derive(Debug, Clone)]
 pub(crate) enum Inbound {
-    Task(TaskOutcome),
+    /// A finished task; with the idempotency entry to store if the
+    /// outcome came straight from this process's worker.
+    Task(TaskOutcome, Option<StoredResult>),
     TimerFired(Seq),
     SignalTimedOut(Seq),
 }
@@ -58,6 +60,13 @@ pub(crate) struct LiveRun {
     pub(crate) signals_seen: std::collections::BTreeSet<u64>,
     pub(crate) resolved_tasks: Vec<Seq>,
     pub(crate) consumed_signals: Vec<u64>,
+    /// Idempotency entries of activities resolved since the last commit.
+    pub(crate) stored_results: Vec<StoredResult>,
+    /// The workflow id of a run not yet in the journal: the next commit
+    /// creates it.
+    pub(crate) pending_create: Option<String>,
+    /// Staged for the next commit.
+    pub(crate) dirty: bool,
     /// Set once the run has produced its terminal event.
     pub(crate) terminal: bool,
     pub(crate) last_active: u64,
@@ -120,6 +129,9 @@ impl LiveRun {
             signals_seen: std::collections::BTreeSet::new(),
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
+            stored_results: Vec::new(),
+            pending_create: None,
+            dirty: false,
             terminal: false,
             last_active: 0,
         };

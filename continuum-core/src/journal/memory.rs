@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewActivityTask, NewRun, RunAppend, RunInfo,
-    RunStatus, TaskOutcome,
+    ActivityTask, AttemptResult, Claim, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, NewRun, RunAppend,
+    RunInfo, RunStatus, RunWrite, TaskLease, TaskOutcome, Written,
 };
 use crate::clock::{self, Clock, SystemClock};
 use crate::error::{ActivityError, ActivityErrorKind, JournalError};
@@ -120,34 +120,127 @@ impl State {
         self.next_token += 1;
         self.next_token
     }
+
+    /// Checks and applies one run's write; nothing is changed if it fails.
+    fn apply(&mut self, write: RunWrite, now: DateTime<Utc>) -> Result<(Written, bool), JournalError> {
+        let RunWrite { create, append } = write;
+        let run = append.lease.run;
+        let token = match &create {
+            Some(create) => {
+                if let Some(existing) = self.workflow_ids.get(&create.workflow_id) {
+                    return Err(JournalError::DuplicateWorkflowId {
+                        workflow_id: create.workflow_id.clone(),
+                        existing: *existing,
+                    });
+                }
+                if self.runs.contains_key(&run) {
+                    return Err(JournalError::Backend(format!("run {run} exists already")));
+                }
+                let Some(HistoryEvent { seq: 1, at, event: Event::RunStarted { workflow, version, .. } }) =
+                    append.events.first()
+                else {
+                    return Err(JournalError::InvalidInput {
+                        what: "new run",
+                        detail: "its first event must be run_started at seq 1".into(),
+                    });
+                };
+                check_seqs(run, 1, &append.events)?;
+                let info = RunInfo {
+                    id: run,
+                    workflow_id: create.workflow_id.clone(),
+                    workflow: workflow.clone(),
+                    version: *version,
+                    status: RunStatus::Running,
+                    started_at: *at,
+                    last_seq: 0,
+                };
+                let token = self.token();
+                self.workflow_ids.insert(create.workflow_id.clone(), run);
+                self.runs
+                    .insert(run, RunRow { info, events: Vec::new(), lease_token: token, mailbox: VecDeque::new() });
+                token
+            }
+            None => {
+                let row = self.row(run)?;
+                if row.lease_token != append.lease.token {
+                    tracing::warn!(%run, presented = append.lease.token, current = row.lease_token, "stale journal write rejected");
+                    return Err(JournalError::Fenced { run, presented: append.lease.token, current: row.lease_token });
+                }
+                if row.info.status.is_terminal() {
+                    return Err(JournalError::RunTerminal { run, status: row.info.status });
+                }
+                check_seqs(run, row.info.last_seq + 1, &append.events)?;
+                append.lease.token
+            }
+        };
+        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
+        let row = self.runs.get_mut(&run).ok_or(JournalError::RunNotFound(run))?;
+        if let Some(last) = append.events.last() {
+            row.info.last_seq = last.seq;
+        }
+        row.events.extend(append.events);
+        row.mailbox.retain(|s| !append.consumed_signals.contains(&s.id));
+        if let Some(status) = terminal {
+            row.info.status = status;
+        }
+        for seq in append.resolved_tasks {
+            self.tasks.remove(&(run, seq));
+        }
+        for stored in append.stored_results {
+            self.idempotent_results.entry((stored.activity, stored.key)).or_insert(stored.output);
+        }
+        let mut leased_tasks = Vec::new();
+        let mut ready = false;
+        if terminal.is_some() {
+            // Outstanding work of an ended run is dropped: a late completion
+            // finds no task and is discarded.
+            self.tasks.retain(|(r, _), _| *r != run);
+        } else {
+            for spec in append.new_tasks {
+                let (attempts, state) = match spec.lease_to_writer {
+                    Some(ttl) => {
+                        let token = self.token();
+                        leased_tasks.push((spec.seq, token));
+                        (1, TaskState::Leased { token, until: clock::add(now, ttl) })
+                    }
+                    None => {
+                        ready = true;
+                        (0, TaskState::Ready { due: now })
+                    }
+                };
+                self.tasks.insert((run, spec.seq), TaskRow { spec, attempts, state });
+            }
+        }
+        Ok((Written { lease: Lease { run, token }, leased_tasks }, ready))
+    }
+}
+
+/// Events must continue the history without a gap.
+fn check_seqs(run: RunId, expected: Seq, events: &[HistoryEvent]) -> Result<(), JournalError> {
+    for (i, ev) in events.iter().enumerate() {
+        let want = expected + i as u64;
+        if ev.seq != want {
+            return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
+        }
+    }
+    Ok(())
 }
 
 #[async_trait]
 impl Journal for InMemoryJournal {
     async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
         let now = self.clock.now();
-        let mut st = self.lock();
-        if let Some(existing) = st.workflow_ids.get(&run.workflow_id) {
-            return Err(JournalError::DuplicateWorkflowId { workflow_id: run.workflow_id, existing: *existing });
-        }
-        let token = st.token();
         let started = HistoryEvent {
             seq: 1,
             at: now,
-            event: Event::RunStarted { workflow: run.workflow.clone(), version: run.version, input: run.input },
+            event: Event::RunStarted { workflow: run.workflow, version: run.version, input: run.input },
         };
-        let info = RunInfo {
-            id: run.id,
-            workflow_id: run.workflow_id.clone(),
-            workflow: run.workflow,
-            version: run.version,
-            status: RunStatus::Running,
-            started_at: now,
-            last_seq: 1,
+        let write = RunWrite {
+            create: Some(CreateRun { workflow_id: run.workflow_id }),
+            append: RunAppend::events(Lease { run: run.id, token: 0 }, vec![started]),
         };
-        st.workflow_ids.insert(run.workflow_id, run.id);
-        st.runs.insert(run.id, RunRow { info, events: vec![started], lease_token: token, mailbox: VecDeque::new() });
-        Ok(Lease { run: run.id, token })
+        let (written, _) = self.lock().apply(write, now)?;
+        Ok(written.lease)
     }
 
     async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
@@ -177,51 +270,32 @@ impl Journal for InMemoryJournal {
     }
 
     async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
-        let run = append.lease.run;
-        let mut st = self.lock();
-        let row = st.row(run)?;
-        if row.lease_token != append.lease.token {
-            tracing::warn!(%run, presented = append.lease.token, current = row.lease_token, "stale journal write rejected");
-            return Err(JournalError::Fenced { run, presented: append.lease.token, current: row.lease_token });
-        }
-        if row.info.status.is_terminal() {
-            return Err(JournalError::RunTerminal { run, status: row.info.status });
-        }
-        let expected = row.info.last_seq + 1;
-        for (i, ev) in append.events.iter().enumerate() {
-            let want = expected + i as u64;
-            if ev.seq != want {
-                return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
-            }
-        }
-        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
-        let row = st.runs.get_mut(&run).ok_or(JournalError::RunNotFound(run))?;
-        if let Some(last) = append.events.last() {
-            row.info.last_seq = last.seq;
-        }
-        row.events.extend(append.events);
-        row.mailbox.retain(|s| !append.consumed_signals.contains(&s.id));
-        if let Some(status) = terminal {
-            row.info.status = status;
-        }
         let now = self.clock.now();
-        for seq in append.resolved_tasks {
-            st.tasks.remove(&(run, seq));
-        }
-        if terminal.is_some() {
-            // Outstanding work of an ended run is dropped: a late completion
-            // finds no task and is discarded.
-            st.tasks.retain(|(r, _), _| *r != run);
-        }
-        let created = !append.new_tasks.is_empty();
-        for spec in append.new_tasks {
-            st.tasks.insert((run, spec.seq), TaskRow { spec, attempts: 0, state: TaskState::Ready { due: now } });
-        }
-        drop(st);
-        if created {
+        let (_, ready) = self.lock().apply(RunWrite { create: None, append }, now)?;
+        if ready {
             self.tasks_ready.notify_one();
         }
         Ok(())
+    }
+
+    async fn commit(&self, writes: Vec<RunWrite>) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        let mut ready = false;
+        let results = writes
+            .into_iter()
+            .map(|w| {
+                st.apply(w, now).map(|(written, r)| {
+                    ready |= r;
+                    written
+                })
+            })
+            .collect();
+        drop(st);
+        if ready {
+            self.tasks_ready.notify_one();
+        }
+        Ok(results)
     }
 
     async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
@@ -326,6 +400,19 @@ impl Journal for InMemoryJournal {
         }
     }
 
+    async fn heartbeat_tasks(&self, leases: &[TaskLease], ttl: Duration) -> Result<Vec<TaskLease>, JournalError> {
+        let until = clock::add(self.clock.now(), ttl);
+        let mut st = self.lock();
+        let mut lost = Vec::new();
+        for lease in leases {
+            match st.tasks.get_mut(&(lease.run, lease.seq)).map(|t| &mut t.state) {
+                Some(TaskState::Leased { token, until: u }) if *token == lease.token => *u = until,
+                _ => lost.push(*lease),
+            }
+        }
+        Ok(lost)
+    }
+
     async fn finish_attempt(
         &self,
         task: &ActivityTask,
@@ -349,9 +436,8 @@ impl Journal for InMemoryJournal {
         };
         let (state, outcome) = match result {
             AttemptResult::Completed(out) => (TaskState::Finished { result: Ok(out.clone()) }, Some(Ok(out))),
-            AttemptResult::Failed { error, retry_at: Some(due) } if row.attempts < row.spec.retry.max_attempts => {
-                let _ = error;
-                (TaskState::Ready { due }, None)
+            AttemptResult::Failed { retry_in: Some(wait), .. } if row.attempts < row.spec.retry.max_attempts => {
+                (TaskState::Ready { due: clock::add(self.clock.now(), wait) }, None)
             }
             AttemptResult::Failed { error, .. } => {
                 (TaskState::Finished { result: Err(error.clone()) }, Some(Err(error)))

@@ -115,6 +115,13 @@ pub struct NewActivityTask {
     /// Idempotency key: a result stored under `(activity, key)` is reused.
     #[serde(default)]
     pub idempotency_key: Option<String>,
+    /// `Some(ttl)`: insert the task already leased to the writer for its
+    /// first attempt (the writer runs it itself, no claim needed), and
+    /// report the lease's token in [`Written::leased_tasks`]. A journal may
+    /// decline and insert the task ready for any worker instead; the writer
+    /// then simply gets no token for it.
+    #[serde(skip)]
+    pub lease_to_writer: Option<Duration>,
 }
 
 /// Events and side effects to commit to one run, atomically.
@@ -130,6 +137,94 @@ pub struct RunAppend {
     pub resolved_tasks: Vec<Seq>,
     /// Mailbox signals consumed by `SignalReceived` events in `events`.
     pub consumed_signals: Vec<u64>,
+    /// Activity outputs to keep under their idempotency key (activities
+    /// completed by the writer's own worker, journaled by `events`).
+    pub stored_results: Vec<StoredResult>,
+}
+
+impl RunAppend {
+    /// An append of `events` under `lease`, with no side effects.
+    pub fn events(lease: Lease, events: Vec<HistoryEvent>) -> Self {
+        Self {
+            lease,
+            events,
+            new_tasks: Vec::new(),
+            resolved_tasks: Vec::new(),
+            consumed_signals: Vec::new(),
+            stored_results: Vec::new(),
+        }
+    }
+}
+
+/// An activity output kept under `(activity, key)`, so a later task with
+/// the same activity and idempotency key reuses it instead of running.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredResult {
+    /// Registered activity name.
+    pub activity: String,
+    /// The idempotency key.
+    pub key: String,
+    /// The output.
+    pub output: Payload,
+}
+
+/// One run's share of a [`Journal::commit`]: a new run with its first
+/// events, or events and side effects appended to an existing run.
+#[derive(Debug, Clone)]
+pub struct RunWrite {
+    /// `Some` for a run that does not exist yet: it is inserted already
+    /// leased to the writer, `append.events` begins with its `RunStarted`
+    /// event (seq 1), and `append.lease.token` is ignored (the journal
+    /// assigns one and returns it).
+    pub create: Option<CreateRun>,
+    /// The events and their side effects, checked against the lease and
+    /// the history's end like [`Journal::append`].
+    pub append: RunAppend,
+}
+
+/// What identifies a new run besides its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreateRun {
+    /// Caller-chosen workflow id (unique per journal).
+    pub workflow_id: String,
+}
+
+/// What a [`RunWrite`] that was applied produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The run's lease: for a new run, the token the journal assigned.
+    pub lease: Lease,
+    /// Tasks inserted leased to the writer (see
+    /// [`NewActivityTask::lease_to_writer`]), as `(seq, token)`.
+    pub leased_tasks: Vec<(Seq, u64)>,
+}
+
+/// A task lease held by a worker, for [`Journal::heartbeat_tasks`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskLease {
+    /// The run.
+    pub run: RunId,
+    /// Seq of the `ActivityScheduled` event.
+    pub seq: Seq,
+    /// The lease's fencing token.
+    pub token: u64,
+}
+
+impl From<&ActivityTask> for TaskLease {
+    fn from(task: &ActivityTask) -> Self {
+        Self { run: task.run, seq: task.seq, token: task.token }
+    }
+}
+
+/// A hint that a run has work waiting in the journal (a finished task, a
+/// signal) recorded by another process, for the process that serves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunWake {
+    /// This run has work waiting.
+    Run(RunId),
+    /// Hints may have been missed (the listening connection was lost):
+    /// check every run served.
+    All,
 }
 
 /// A signal waiting in a run's mailbox.
@@ -184,13 +279,13 @@ pub struct TaskOutcome {
 pub enum AttemptResult {
     /// The activity returned a value.
     Completed(Payload),
-    /// The attempt failed; `retry_at` is when to try again, `None` if the
-    /// failure is final.
+    /// The attempt failed; `retry_in` is how long after now (the
+    /// journal's clock) to try again, `None` if the failure is final.
     Failed {
         /// The error.
         error: ActivityError,
-        /// When the next attempt may run.
-        retry_at: Option<DateTime<Utc>>,
+        /// The backoff before the next attempt.
+        retry_in: Option<Duration>,
     },
 }
 
@@ -229,6 +324,16 @@ pub trait Journal: Send + Sync + 'static {
     /// against the lease and the history's end.
     async fn append(&self, append: RunAppend) -> Result<(), JournalError>;
 
+    /// Applies the writes of many runs in one atomic step (one transaction
+    /// on a database): the engine's group commit. Each write is checked on
+    /// its own (lease, history end, status, workflow-id uniqueness for new
+    /// runs); one that fails the check is left out with its error in the
+    /// same position of the result, and the others are applied. An `Err`
+    /// of the whole call means nothing was applied — or, if the connection
+    /// broke during the commit, that the outcome is unknown: the writer
+    /// must reload the runs from the journal before writing to them again.
+    async fn commit(&self, writes: Vec<RunWrite>) -> Result<Vec<Result<Written, JournalError>>, JournalError>;
+
     /// Runs that have not ended.
     async fn active_runs(&self) -> Result<Vec<RunId>, JournalError>;
 
@@ -246,6 +351,10 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Renews a task lease.
     async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError>;
+
+    /// Renews many task leases at once; returns those that were lost
+    /// (taken over, or their run ended), whose attempts must stop.
+    async fn heartbeat_tasks(&self, leases: &[TaskLease], ttl: Duration) -> Result<Vec<TaskLease>, JournalError>;
 
     /// Records an attempt's result; returns the final outcome when the task
     /// is finished (success or no retry left).
@@ -299,6 +408,27 @@ pub trait Journal: Send + Sync + 'static {
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
         let _ = runs;
         Ok(PendingWork::default())
+    }
+
+    /// Hints that runs have work another process recorded (see
+    /// [`RunWake`]), for journals shared by several processes; `None` if
+    /// the journal has no such channel (the periodic
+    /// [`pending_work`](Self::pending_work) check still runs).
+    fn run_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<RunWake>> {
+        None
+    }
+
+    /// The status of each of `runs` that exists.
+    async fn run_statuses(&self, runs: &[RunId]) -> Result<Vec<(RunId, RunStatus)>, JournalError> {
+        let mut out = Vec::with_capacity(runs.len());
+        for run in runs {
+            match self.run_info(*run).await {
+                Ok(info) => out.push((*run, info.status)),
+                Err(JournalError::RunNotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 }
 

@@ -8,17 +8,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use std::collections::HashMap;
+use std::sync::atomic::AtomicUsize;
+
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tracing::{error, warn};
+use tracing::{debug, warn};
 
 pub use self::worker::WorkerConfig;
 use crate::clock::{Clock, SystemClock};
-use crate::engine::{Engine, EngineConfig, EngineStats, Outcomes, RunOutcome, StartRequest};
+use crate::engine::{Engine, EngineConfig, EngineStats, LocalDispatch, Outcomes, RunOutcome, StartRequest};
 use crate::error::{AwaitError, CancelError, JournalError, SignalSendError, StartError};
 use crate::event::HistoryEvent;
 use crate::ids::RunId;
-use crate::journal::{InMemoryJournal, Journal, MailboxSignal, RunInfo, TaskOutcome};
+use crate::journal::{
+    ActivityTask, AttemptResult, InMemoryJournal, Journal, MailboxSignal, RunInfo, RunWake, TaskOutcome,
+};
 use crate::payload::Payload;
 use crate::registry::Registry;
 use crate::workflow::{Activity, ActivityRef, Workflow, WorkflowRef};
@@ -41,6 +46,7 @@ impl StartOptions {
 enum Command {
     Start(StartRequest, oneshot::Sender<Result<RunId, StartError>>),
     Task(TaskOutcome),
+    Attempt(ActivityTask, AttemptResult),
     Signal(RunId, MailboxSignal),
     Cancel(RunId, Option<String>, oneshot::Sender<Result<(), CancelError>>),
     Stats(oneshot::Sender<EngineStats>),
@@ -99,13 +105,43 @@ impl RuntimeBuilder {
         let registry = Arc::new(self.registry);
         let max_payload = self.engine.max_payload_bytes;
         let mut engine = Engine::new(journal.clone(), self.clock.clone(), registry.clone(), self.engine);
+        let in_hand = Arc::new(AtomicUsize::new(0));
+        let concurrency = self.worker.concurrency.max(1);
+        engine.set_local_dispatch(LocalDispatch {
+            in_hand: in_hand.clone(),
+            // A short queue beyond the running attempts; past it, tasks
+            // wait in the journal for any worker.
+            limit: concurrency * 2,
+            task_lease: self.worker.task_lease,
+        });
         let outcomes = engine.outcomes();
+        // Subscribed before recovery, so no hint recorded meanwhile is missed.
+        let wakeups = journal.run_wakeups();
         engine.recover().await?;
         let (tx, rx) = mpsc::unbounded_channel();
-        let engine_task = tokio::spawn(engine_loop(engine, rx, self.clock.clone()));
-        let worker_task = tokio::spawn(dispatch_loop(journal.clone(), registry, self.clock, self.worker, tx.clone()));
+        let (local_tx, local_rx) = mpsc::unbounded_channel();
+        for task in engine.take_dispatch() {
+            let _ = local_tx.send(task);
+        }
+        let engine_task = tokio::spawn(engine_loop(engine, rx, self.clock.clone(), local_tx, wakeups));
+        let worker_task = tokio::spawn(worker::pool_loop(
+            journal.clone(),
+            registry,
+            self.clock,
+            self.worker,
+            local_rx,
+            in_hand,
+            EngineSink(tx.clone()),
+        ));
+        let watch_task = tokio::spawn(watch_remote_outcomes(journal.clone(), outcomes.clone()));
         Ok(Runtime {
-            inner: Arc::new(Inner { tx, max_payload, journal, outcomes, tasks: vec![engine_task, worker_task] }),
+            inner: Arc::new(Inner {
+                tx,
+                max_payload,
+                journal,
+                outcomes,
+                tasks: vec![engine_task, worker_task, watch_task],
+            }),
         })
     }
 }
@@ -220,66 +256,41 @@ impl Runtime {
         rx.await.map_err(|_| CancelError::Shutdown)?
     }
 
-    /// Waits up to `timeout` for a run to end.
+    /// Waits up to `timeout` for a run to end, whichever process ends it.
     pub async fn await_outcome(&self, run: RunId, timeout: Duration) -> Result<RunOutcome, AwaitError> {
-        let mut rx = self.inner.outcomes.subscribe(run);
-        // Subscribed first, then checked: an outcome published in between
-        // is seen by one or the other.
-        if let Some(outcome) = self.recorded_outcome(run).await? {
-            return Ok(outcome);
-        }
-        let wait = async {
-            // Another process may end the run (runs move between processes
-            // sharing a journal): look at the journal now and then too.
-            let mut poll = tokio::time::interval(Duration::from_millis(250));
-            poll.tick().await;
-            loop {
-                if let Some(o) = rx.borrow_and_update().clone() {
-                    return Ok(o);
-                }
-                tokio::select! {
-                    changed = rx.changed() => {
-                        if changed.is_err() {
-                            return Err(());
-                        }
-                    }
-                    _ = poll.tick() => {
-                        if let Ok(Some(o)) = self.recorded_outcome(run).await {
-                            return Ok(o);
-                        }
-                    }
-                }
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let mut rx = self.inner.outcomes.subscribe(run);
+            // Subscribed first, then checked: an outcome published in
+            // between is seen by one or the other. Runs that end in other
+            // processes are published by the runtime's outcome watcher.
+            if let Some(outcome) = self.recorded_outcome(run).await? {
+                return Ok(outcome);
             }
-        };
-        match tokio::time::timeout(timeout, wait).await {
-            Ok(Ok(o)) => Ok(o),
-            // The run was evicted and its waiter dropped: read the journal.
-            Ok(Err(())) => match self.recorded_outcome(run).await? {
-                Some(o) => Ok(o),
-                None => Box::pin(self.await_outcome(run, timeout)).await,
-            },
-            Err(_) => Err(AwaitError::Timeout { run, after: timeout }),
+            let wait = async {
+                loop {
+                    if let Some(o) = rx.borrow_and_update().clone() {
+                        return Some(o);
+                    }
+                    if rx.changed().await.is_err() {
+                        return None;
+                    }
+                }
+            };
+            match tokio::time::timeout_at(deadline, wait).await {
+                Ok(Some(o)) => return Ok(o),
+                // The run was evicted and its waiter dropped: look again.
+                Ok(None) => {}
+                Err(_) => return Err(AwaitError::Timeout { run, after: timeout }),
+            }
         }
     }
 
     async fn recorded_outcome(&self, run: RunId) -> Result<Option<RunOutcome>, AwaitError> {
-        let info = self.inner.journal.run_info(run).await.map_err(|e| match e {
+        recorded_outcome_of(self.inner.journal.as_ref(), run).await.map_err(|e| match e {
             JournalError::RunNotFound(r) => AwaitError::RunNotFound(r),
             other => AwaitError::Journal(other),
-        })?;
-        if !info.status.is_terminal() {
-            return Ok(None);
-        }
-        let history = match self.inner.journal.history(run).await {
-            Ok(history) => history,
-            // The history cannot be read back; the engine failed the run
-            // for exactly this reason.
-            Err(JournalError::CorruptEvent { run, seq, detail }) => {
-                return Ok(Some(RunOutcome::Failed(crate::error::RunFailure::undecodable_event(run, seq, detail))));
-            }
-            Err(e) => return Err(AwaitError::Journal(e)),
-        };
-        Ok(history.last().and_then(|e| RunOutcome::from_event(&e.event)))
+        })
     }
 
     /// The run's row.
@@ -303,6 +314,24 @@ impl Runtime {
         self.inner.tx.send(Command::Stats(reply)).ok()?;
         rx.await.ok()
     }
+}
+
+/// The outcome the journal records for `run`, if it has ended.
+async fn recorded_outcome_of(journal: &dyn Journal, run: RunId) -> Result<Option<RunOutcome>, JournalError> {
+    let info = journal.run_info(run).await?;
+    if !info.status.is_terminal() {
+        return Ok(None);
+    }
+    let history = match journal.history(run).await {
+        Ok(history) => history,
+        // The history cannot be read back; the engine failed the run for
+        // exactly this reason.
+        Err(JournalError::CorruptEvent { run, seq, detail }) => {
+            return Ok(Some(RunOutcome::Failed(crate::error::RunFailure::undecodable_event(run, seq, detail))));
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(history.last().and_then(|e| RunOutcome::from_event(&e.event)))
 }
 
 /// A typed handle to a run of `W`.
@@ -349,50 +378,167 @@ pub fn decode_outcome<W: Workflow>(run: RunId, outcome: RunOutcome) -> Result<W:
     }
 }
 
-async fn engine_loop(mut engine: Engine, mut rx: mpsc::UnboundedReceiver<Command>, clock: Arc<dyn Clock>) {
+/// How the worker pool reaches the engine.
+#[derive(Clone)]
+struct EngineSink(mpsc::UnboundedSender<Command>);
+
+impl worker::PoolSink for EngineSink {
+    fn attempt(&self, task: ActivityTask, result: AttemptResult) -> bool {
+        self.0.send(Command::Attempt(task, result)).is_ok()
+    }
+    fn outcome(&self, outcome: TaskOutcome) -> bool {
+        self.0.send(Command::Task(outcome)).is_ok()
+    }
+}
+
+/// Commands gathered into one commit at most.
+const MAX_COMMANDS_PER_COMMIT: usize = 4096;
+
+/// The engine's loop: gathers every command that is waiting (and the
+/// hints, and due timers) into one batch, commits it in one journal call,
+/// then answers and dispatches. Work that arrives during a commit joins
+/// the next one, so the batch grows with the load (group commit).
+async fn engine_loop(
+    mut engine: Engine,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    clock: Arc<dyn Clock>,
+    local: mpsc::UnboundedSender<ActivityTask>,
+    mut wakeups: Option<broadcast::Receiver<RunWake>>,
+) {
     let renewal = engine.config().lease_renewal.max(Duration::from_millis(10));
     let mut next_renewal = tokio::time::Instant::now() + renewal;
+    let mut next_reload = tokio::time::Instant::now();
+    let mut starts: HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>> = HashMap::new();
+    let mut handed_back: Vec<(ActivityTask, AttemptResult)> = Vec::new();
+    let journal = engine.journal().clone();
     loop {
-        let sleep_for = engine
+        let mut sleep_for = engine
             .next_timer_due()
             .map_or(Duration::from_secs(3600), |at| crate::clock::until(clock.now(), at))
             // Re-check at least every second so a wall-clock jump cannot
             // strand a timer.
             .min(Duration::from_secs(1))
             .min(next_renewal.saturating_duration_since(tokio::time::Instant::now()));
-        let command = tokio::select! {
+        if engine.has_reloads() {
+            sleep_for = sleep_for.min(next_reload.saturating_duration_since(tokio::time::Instant::now()));
+        }
+        let wake = async {
+            match wakeups.as_mut() {
+                Some(w) => w.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        let mut woken: Vec<RunId> = Vec::new();
+        let mut wake_all = false;
+        tokio::select! {
             biased;
             c = rx.recv() => match c {
-                Some(c) => Some(c),
+                Some(c) => stage(&mut engine, c, &mut starts, &mut handed_back).await,
                 None => return,
             },
-            () = tokio::time::sleep(sleep_for) => None,
-        };
-        if let Some(c) = command {
-            handle(&mut engine, c).await;
-            // Drain what queued up meanwhile before looking at timers.
-            for _ in 0..256 {
-                match rx.try_recv() {
-                    Ok(c) => handle(&mut engine, c).await,
-                    Err(_) => break,
+            w = wake => note_wake(w, &mut woken, &mut wake_all),
+            () = tokio::time::sleep(sleep_for) => {}
+        }
+        // Everything that queued up meanwhile joins this commit.
+        for _ in 0..MAX_COMMANDS_PER_COMMIT {
+            match rx.try_recv() {
+                Ok(c) => stage(&mut engine, c, &mut starts, &mut handed_back).await,
+                Err(_) => break,
+            }
+        }
+        if let Some(w) = wakeups.as_mut() {
+            loop {
+                match w.try_recv() {
+                    Ok(hint) => note_wake(Ok(hint), &mut woken, &mut wake_all),
+                    Err(broadcast::error::TryRecvError::Empty) => break,
+                    Err(e) => note_wake(Err(e.into_recv()), &mut woken, &mut wake_all),
+                }
+                if wake_all {
+                    break;
                 }
             }
         }
-        engine.fire_due_timers().await;
+        if wake_all {
+            engine.stage_wake(None).await;
+        } else if !woken.is_empty() {
+            engine.stage_wake(Some(woken)).await;
+        }
+        engine.stage_due_timers().await;
+        if engine.has_reloads() && tokio::time::Instant::now() >= next_reload {
+            engine.reload_runs().await;
+            next_reload = tokio::time::Instant::now() + Duration::from_millis(500);
+        }
+        engine.commit().await;
         if tokio::time::Instant::now() >= next_renewal {
             engine.maintain_leases().await;
             next_renewal = tokio::time::Instant::now() + renewal;
         }
+        for (run, result) in engine.take_start_results() {
+            if let Some(reply) = starts.remove(&run) {
+                let _ = reply.send(result);
+            }
+        }
+        for task in engine.take_dispatch() {
+            let _ = local.send(task);
+        }
+        for (task, result) in handed_back.drain(..) {
+            // Another process serves the run: record the result on the
+            // task; the journal tells the run's owner.
+            let journal = journal.clone();
+            tokio::spawn(async move {
+                if let Err(e) = journal.finish_attempt(&task, result).await {
+                    warn!(run_id = %task.run, seq = task.seq, error = %e, "activity result rejected");
+                }
+            });
+        }
     }
 }
 
-async fn handle(engine: &mut Engine, command: Command) {
-    match command {
-        Command::Start(req, reply) => {
-            let _ = reply.send(engine.start(req).await);
+fn note_wake(hint: Result<RunWake, broadcast::error::RecvError>, woken: &mut Vec<RunId>, all: &mut bool) {
+    match hint {
+        Ok(RunWake::Run(run)) => woken.push(run),
+        // Missed hints (a lagging receiver or a lost connection): look at
+        // every run.
+        Ok(RunWake::All) | Err(broadcast::error::RecvError::Lagged(_)) => *all = true,
+        Err(broadcast::error::RecvError::Closed) => {}
+    }
+}
+
+trait IntoRecv {
+    fn into_recv(self) -> broadcast::error::RecvError;
+}
+
+impl IntoRecv for broadcast::error::TryRecvError {
+    fn into_recv(self) -> broadcast::error::RecvError {
+        match self {
+            broadcast::error::TryRecvError::Lagged(n) => broadcast::error::RecvError::Lagged(n),
+            _ => broadcast::error::RecvError::Closed,
         }
-        Command::Task(outcome) => engine.on_task(outcome).await,
-        Command::Signal(run, signal) => engine.on_signal(run, signal).await,
+    }
+}
+
+async fn stage(
+    engine: &mut Engine,
+    command: Command,
+    starts: &mut HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>>,
+    handed_back: &mut Vec<(ActivityTask, AttemptResult)>,
+) {
+    match command {
+        Command::Start(req, reply) => match engine.stage_start(req) {
+            Ok(run) => {
+                starts.insert(run, reply);
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        },
+        Command::Task(outcome) => engine.stage_task(outcome).await,
+        Command::Attempt(task, result) => {
+            if let Some(back) = engine.stage_attempt(task, result).await {
+                handed_back.push(back);
+            }
+        }
+        Command::Signal(run, signal) => engine.stage_signal(run, signal).await,
         Command::Cancel(run, reason, reply) => {
             let _ = reply.send(engine.cancel(run, reason).await);
         }
@@ -402,59 +548,31 @@ async fn handle(engine: &mut Engine, command: Command) {
     }
 }
 
-async fn dispatch_loop(
-    journal: Arc<dyn Journal>,
-    registry: Arc<Registry>,
-    clock: Arc<dyn Clock>,
-    config: WorkerConfig,
-    tx: mpsc::UnboundedSender<Command>,
-) {
-    let slots = Arc::new(Semaphore::new(config.concurrency.max(1)));
-    // Attempts belong to this loop: when the runtime stops, they stop with
-    // it (and so do their heartbeats, letting the leases expire).
-    let mut attempts = tokio::task::JoinSet::new();
+/// Publishes the outcomes of awaited runs that ended in other processes
+/// (runs move between processes sharing a journal): one journal query for
+/// all waiters, a few times a second.
+async fn watch_remote_outcomes(journal: Arc<dyn Journal>, outcomes: Arc<Outcomes>) {
+    let mut tick = tokio::time::interval(Duration::from_millis(250));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        while attempts.try_join_next().is_some() {}
-        let free = slots.available_permits();
-        if free == 0 {
-            // Wait for one attempt to finish before claiming more.
-            if let Ok(p) = slots.clone().acquire_owned().await {
-                drop(p);
-            }
+        tick.tick().await;
+        let waiting = outcomes.awaited();
+        if waiting.is_empty() {
             continue;
         }
-        let claim = match journal.claim_tasks(free, config.task_lease).await {
-            Ok(c) => c,
+        let ended = match journal.run_statuses(&waiting).await {
+            Ok(statuses) => statuses.into_iter().filter(|(_, s)| s.is_terminal()).map(|(r, _)| r),
             Err(e) => {
-                error!(error = %e, "claiming activity tasks failed; backing off");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                debug!(error = %e, "checking awaited runs failed; retrying");
                 continue;
             }
         };
-        for outcome in claim.settled {
-            if tx.send(Command::Task(outcome)).is_err() {
-                return;
+        for run in ended.collect::<Vec<_>>() {
+            match recorded_outcome_of(journal.as_ref(), run).await {
+                Ok(Some(outcome)) => outcomes.publish(run, outcome),
+                Ok(None) => {}
+                Err(e) => debug!(run_id = %run, error = %e, "reading an ended run's outcome failed; retrying"),
             }
-        }
-        if claim.tasks.is_empty() {
-            let wait = match journal.next_task_due().await {
-                Ok(Some(at)) => crate::clock::until(clock.now(), at).min(Duration::from_secs(1)),
-                _ => Duration::from_secs(1),
-            };
-            journal.wait_for_tasks(wait.max(Duration::from_millis(1))).await;
-            continue;
-        }
-        for task in claim.tasks {
-            let Ok(permit) = slots.clone().acquire_owned().await else { return };
-            let (journal, registry, clock, tx) = (journal.clone(), registry.clone(), clock.clone(), tx.clone());
-            attempts.spawn(async move {
-                if let Some(outcome) = worker::run_task(journal, registry, clock, task, config).await
-                    && tx.send(Command::Task(outcome)).is_err()
-                {
-                    warn!("engine stopped before an activity outcome could be delivered; it stays in the journal");
-                }
-                drop(permit);
-            });
         }
     }
 }

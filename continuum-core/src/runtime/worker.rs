@@ -1,16 +1,29 @@
-//! Activity execution: one attempt at a time, with timeout, panic capture,
-//! heartbeats and the retry decision.
+//! Activity execution: the worker pool, one attempt at a time per task,
+//! with timeout, panic capture, batched lease heartbeats and the retry
+//! decision.
+//!
+//! Tasks reach the pool two ways: handed over by this process's engine
+//! (inserted already leased to this process, in the same commit that
+//! journaled their `ActivityScheduled` event), or claimed from the journal
+//! (tasks of other processes' runs, retries, and tasks whose worker died).
+//! One loop owns every attempt: when the runtime stops, its attempts stop
+//! with it, and so do their heartbeats, letting the leases expire.
 
+use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
-use tracing::{debug, warn};
+use futures::future::{AbortHandle, Abortable};
+use tokio::sync::mpsc;
+use tracing::{debug, error, warn};
 
 use crate::clock::{self, Clock};
 use crate::error::{ActivityError, ActivityErrorKind};
-use crate::journal::{ActivityTask, AttemptResult, Journal, TaskOutcome};
+use crate::ids::{RunId, Seq};
+use crate::journal::{ActivityTask, AttemptResult, Journal, TaskLease, TaskOutcome};
 use crate::registry::Registry;
 
 /// How attempts are run.
@@ -34,12 +47,7 @@ impl Default for WorkerConfig {
 /// Runs one attempt of `task` and decides what happens next: a panic, a
 /// timeout or an error is a failed attempt, retried per the task's policy;
 /// it never takes the worker down.
-pub async fn execute_attempt(
-    registry: &Registry,
-    clock: &dyn Clock,
-    task: &ActivityTask,
-    config: &WorkerConfig,
-) -> AttemptResult {
+pub async fn execute_attempt(registry: &Registry, task: &ActivityTask, config: &WorkerConfig) -> AttemptResult {
     let result = match registry.activity(&task.activity) {
         None => Err(ActivityError::of_kind(
             ActivityErrorKind::UnknownActivity,
@@ -75,57 +83,171 @@ pub async fn execute_attempt(
         Err(error) => {
             let last = task.attempt >= task.retry.max_attempts;
             debug!(run_id = %task.run, seq = task.seq, activity = %task.activity, attempt = task.attempt, %error, "activity attempt failed");
-            let retry_at = if error.non_retryable || last {
+            let retry_in = if error.non_retryable || last {
                 None
             } else if config.skip_backoff {
-                Some(clock.now())
+                Some(Duration::ZERO)
             } else {
-                Some(clock::add(clock.now(), task.retry.delay_after(task.attempt, rand::random::<f64>())))
+                Some(task.retry.delay_after(task.attempt, rand::random::<f64>()))
             };
-            AttemptResult::Failed { error, retry_at }
+            AttemptResult::Failed { error, retry_in }
         }
     }
 }
 
-/// Runs an attempt while heartbeating its lease, and records the result.
-/// Returns the final outcome when the task is finished.
-pub(crate) async fn run_task(
+/// Where the pool sends what it learns.
+pub(crate) trait PoolSink: Clone + Send + Sync + 'static {
+    /// The final result of an attempt (completed, or failed for good), for
+    /// the engine to journal or hand back.
+    fn attempt(&self, task: ActivityTask, result: AttemptResult) -> bool;
+    /// A task outcome already recorded in the journal.
+    fn outcome(&self, outcome: TaskOutcome) -> bool;
+}
+
+type Held = Arc<Mutex<HashMap<(RunId, Seq), (u64, AbortHandle)>>>;
+
+/// The worker pool's loop. `local` brings tasks the engine leased to this
+/// process; `in_hand` counts them until their attempt ends.
+pub(crate) async fn pool_loop<S: PoolSink>(
     journal: Arc<dyn Journal>,
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
-    task: ActivityTask,
     config: WorkerConfig,
-) -> Option<TaskOutcome> {
-    let heartbeat = {
-        let journal = journal.clone();
-        let task = task.clone();
-        let every = config.task_lease / 3;
-        async move {
-            let mut tick = tokio::time::interval(every.max(Duration::from_millis(10)));
-            tick.tick().await;
-            loop {
-                tick.tick().await;
-                if let Err(e) = journal.heartbeat_task(&task, config.task_lease).await {
-                    warn!(run_id = %task.run, seq = task.seq, error = %e, "activity task lease lost while running");
-                    return;
+    mut local: mpsc::UnboundedReceiver<ActivityTask>,
+    in_hand: Arc<AtomicUsize>,
+    sink: S,
+) {
+    let held: Held = Arc::default();
+    let mut attempts = tokio::task::JoinSet::new();
+    let mut queue: VecDeque<(ActivityTask, bool)> = VecDeque::new();
+    let concurrency = config.concurrency.max(1);
+    let mut heartbeat = tokio::time::interval((config.task_lease / 3).max(Duration::from_millis(10)));
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When to claim next if nothing announces a task before: a deadline,
+    // not a duration, so the other branches firing do not postpone it.
+    let mut claim_at = tokio::time::Instant::now();
+    let mut local_open = true;
+    loop {
+        while attempts.len() < concurrency
+            && let Some((task, is_local)) = queue.pop_front()
+        {
+            spawn_attempt(&mut attempts, &journal, &registry, &held, &in_hand, config, task, is_local, sink.clone());
+        }
+        let free = concurrency.saturating_sub(attempts.len());
+        let claim = {
+            let (journal, wait) = (&journal, claim_at.saturating_duration_since(tokio::time::Instant::now()));
+            async move {
+                if !wait.is_zero() {
+                    journal.wait_for_tasks(wait).await;
+                }
+            }
+        };
+        tokio::select! {
+            biased;
+            task = local.recv(), if local_open => match task {
+                Some(task) => queue.push_back((task, true)),
+                None => local_open = false,
+            },
+            Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
+            _ = heartbeat.tick() => renew(&journal, &held, config.task_lease).await,
+            () = claim, if free > 0 && queue.is_empty() => {
+                match journal.claim_tasks(free, config.task_lease).await {
+                    Ok(claim) => {
+                        for outcome in claim.settled {
+                            if !sink.outcome(outcome) {
+                                return;
+                            }
+                        }
+                        claim_at = tokio::time::Instant::now();
+                        if claim.tasks.is_empty() {
+                            let idle = match journal.next_task_due().await {
+                                Ok(Some(at)) => clock::until(clock.now(), at).min(Duration::from_secs(1)),
+                                _ => Duration::from_secs(1),
+                            };
+                            claim_at += idle.max(Duration::from_millis(1));
+                        }
+                        queue.extend(claim.tasks.into_iter().map(|t| (t, false)));
+                    }
+                    Err(e) => {
+                        error!(error = %e, "claiming activity tasks failed; backing off");
+                        claim_at = tokio::time::Instant::now() + Duration::from_millis(200);
+                    }
                 }
             }
         }
-    };
-    let attempt = execute_attempt(&registry, clock.as_ref(), &task, &config);
-    let result = tokio::select! {
-        r = attempt => r,
-        // The lease was lost: another worker owns the task now, and any
-        // result of ours would be fenced out. Stop here.
-        () = heartbeat => return None,
-    };
-    match journal.finish_attempt(&task, result).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
-            // Fenced: the task was taken over (or the run ended); our result
-            // is dropped, never applied.
-            warn!(run_id = %task.run, seq = task.seq, error = %e, "activity result rejected");
-            None
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn spawn_attempt<S: PoolSink>(
+    attempts: &mut tokio::task::JoinSet<()>,
+    journal: &Arc<dyn Journal>,
+    registry: &Arc<Registry>,
+    held: &Held,
+    in_hand: &Arc<AtomicUsize>,
+    config: WorkerConfig,
+    task: ActivityTask,
+    is_local: bool,
+    sink: S,
+) {
+    let (abort, registration) = AbortHandle::new_pair();
+    let key = (task.run, task.seq);
+    held.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (task.token, abort));
+    let (journal, registry, held, in_hand) = (journal.clone(), registry.clone(), held.clone(), in_hand.clone());
+    attempts.spawn(async move {
+        let result = Abortable::new(execute_attempt(&registry, &task, &config), registration).await;
+        held.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        if is_local {
+            in_hand.fetch_sub(1, Ordering::Relaxed);
         }
+        // Aborted: the lease was lost, another worker owns the task now,
+        // and any result of ours would be fenced out.
+        let Ok(result) = result else { return };
+        match result {
+            retry @ AttemptResult::Failed { retry_in: Some(_), .. } => {
+                // The task goes back to the journal for its next attempt.
+                match journal.finish_attempt(&task, retry).await {
+                    Ok(Some(outcome)) => {
+                        sink.outcome(outcome);
+                    }
+                    Ok(None) => {}
+                    Err(e) => warn!(run_id = %task.run, seq = task.seq, error = %e, "activity retry not recorded"),
+                }
+            }
+            done => {
+                if !sink.attempt(task, done) {
+                    warn!("engine stopped before an activity result could be delivered; the task's lease will lapse and it will run again");
+                }
+            }
+        }
+    });
+}
+
+/// Renews the lease of every task the pool holds, in one journal call;
+/// stops the attempts whose lease was lost.
+async fn renew(journal: &Arc<dyn Journal>, held: &Held, ttl: Duration) {
+    let leases: Vec<TaskLease> = held
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|((run, seq), (token, _))| TaskLease { run: *run, seq: *seq, token: *token })
+        .collect();
+    if leases.is_empty() {
+        return;
+    }
+    match journal.heartbeat_tasks(&leases, ttl).await {
+        Ok(lost) => {
+            let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+            for lease in lost {
+                if let Some((token, abort)) = held.get(&(lease.run, lease.seq))
+                    && *token == lease.token
+                {
+                    warn!(run_id = %lease.run, seq = lease.seq, "activity task lease lost while running; stopping the attempt");
+                    abort.abort();
+                    held.remove(&(lease.run, lease.seq));
+                }
+            }
+        }
+        Err(e) => warn!(error = %e, "renewing activity task leases failed; retrying"),
     }
 }
