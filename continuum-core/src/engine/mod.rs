@@ -13,11 +13,14 @@
 pub(crate) mod run;
 pub(crate) mod timers;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
@@ -179,9 +182,12 @@ pub struct EngineConfig {
     /// cap than it ran with can drift.
     pub max_payload_bytes: usize,
     /// The most runs' writes one journal commit carries. Work that arrives
-    /// while a commit is in flight is gathered into the next one (group
+    /// while commits are in flight is gathered into the next one (group
     /// commit), up to this many runs.
     pub max_batch: usize,
+    /// Journal commits in flight at once (each on its own database
+    /// connection). A run is in at most one of them.
+    pub max_in_flight: usize,
 }
 
 /// The default [`EngineConfig::max_payload_bytes`]: 8 MiB.
@@ -194,6 +200,7 @@ impl Default for EngineConfig {
             lease_renewal: std::time::Duration::from_secs(5),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             max_batch: 512,
+            max_in_flight: 4,
         }
     }
 }
@@ -237,6 +244,18 @@ struct Plan {
     local: Vec<NewActivityTask>,
 }
 
+/// A commit that ended, to hand to [`Engine::settle`].
+pub struct Committed {
+    plans: Vec<Plan>,
+    result: Result<Vec<Result<Written, JournalError>>, JournalError>,
+}
+
+impl std::fmt::Debug for Committed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Committed").field("runs", &self.plans.len()).finish_non_exhaustive()
+    }
+}
+
 /// The engine. See the module docs.
 pub struct Engine {
     journal: Arc<dyn Journal>,
@@ -250,8 +269,11 @@ pub struct Engine {
     /// Runs whose last commit failed with an unknown outcome: reloaded
     /// from the journal before anything else is written to them.
     reload: BTreeSet<RunId>,
-    /// Live runs with work staged since the last commit, in order.
+    /// Live runs with work staged since their last commit, in order.
     dirty: Vec<RunId>,
+    /// Runs with a commit in flight: not in another until it ends.
+    committing: HashSet<RunId>,
+    in_flight: FuturesUnordered<BoxFuture<'static, Committed>>,
     /// Workflow ids of runs staged for creation in the coming commit.
     staged_ids: HashMap<String, RunId>,
     start_results: Vec<(RunId, Result<RunId, StartError>)>,
@@ -280,6 +302,8 @@ impl Engine {
             parked: HashMap::new(),
             reload: BTreeSet::new(),
             dirty: Vec::new(),
+            committing: HashSet::new(),
+            in_flight: FuturesUnordered::new(),
             staged_ids: HashMap::new(),
             start_results: Vec::new(),
             local: None,
@@ -563,7 +587,11 @@ impl Engine {
     /// and adopts runs whose owner died. Called periodically by the
     /// runtime. Commits.
     pub async fn maintain_leases(&mut self) {
-        let mut leases: Vec<Lease> = self.live.values().filter(|l| !l.terminal).map(|l| l.lease.clone()).collect();
+        // Settle what is in flight first: a run's lease is known once its
+        // creation is confirmed.
+        self.commit().await;
+        let mut leases: Vec<Lease> =
+            self.live.values().filter(|l| !l.terminal && l.pending_create.is_none()).map(|l| l.lease.clone()).collect();
         leases.extend(self.parked.values().cloned());
         match self.journal.renew_run_leases(&leases).await {
             Ok(lost) => {
@@ -919,24 +947,119 @@ impl Engine {
         self.mark_dirty(run);
     }
 
-    /// Commits what every staged run produced since the last commit in one
-    /// journal call (group commit), then acts on it: arms timers, hands
-    /// tasks leased to this process to [`take_dispatch`](Self::take_dispatch),
-    /// publishes outcomes, reports starts. A run whose write is rejected
-    /// (fenced, conflicting) is dropped: another engine owns it now. If
-    /// the commit fails as a whole, its runs are reloaded from the journal
-    /// before anything else is written to them.
+    /// Commits everything staged and waits for every commit in flight:
+    /// what each run produced since its last commit is journaled (many
+    /// runs per journal call, see [`flush`](Self::flush)) and acted on.
     pub async fn commit(&mut self) {
-        while !self.dirty.is_empty() {
-            let take = self.dirty.len().min(self.config.max_batch.max(1));
-            let batch: Vec<RunId> = self.dirty.drain(..take).collect();
-            self.commit_batch(batch).await;
+        loop {
+            while self.flush() {}
+            if !self.settle_next().await {
+                break;
+            }
         }
-        self.staged_ids.clear();
+    }
+
+    /// Starts a journal commit of the staged runs that have no commit in
+    /// flight, unless [`EngineConfig::max_in_flight`] commits are in flight
+    /// already. Returns whether one started. Its outcome is acted on by
+    /// [`settle`](Self::settle) once [`next_commit`](Self::next_commit)
+    /// yields it.
+    ///
+    /// Several commits may be in flight, each carrying many runs (group
+    /// commit); a run is in at most one of them, so its writes apply in
+    /// order. Nothing a write asks for (a task to run, a timer, an outcome)
+    /// is acted on before the journal confirms it.
+    pub fn flush(&mut self) -> bool {
+        if self.dirty.is_empty() || self.in_flight.len() >= self.config.max_in_flight.max(1) {
+            return false;
+        }
+        let max = self.config.max_batch.max(1);
+        let mut batch = Vec::new();
+        let mut waiting = Vec::new();
+        for run in std::mem::take(&mut self.dirty) {
+            if batch.len() < max && !self.committing.contains(&run) {
+                batch.push(run);
+            } else {
+                waiting.push(run);
+            }
+        }
+        self.dirty = waiting;
+        let (writes, plans) = self.prepare(batch);
+        if writes.is_empty() {
+            return !self.dirty.is_empty() && self.dirty.iter().any(|r| !self.committing.contains(r));
+        }
+        self.stats.commits += 1;
+        self.stats.appends += writes.len() as u64;
+        self.committing.extend(plans.iter().map(|p| p.run));
+        let journal = self.journal.clone();
+        self.in_flight.push(Box::pin(async move {
+            let result = journal.commit(writes).await;
+            Committed { plans, result }
+        }));
+        true
+    }
+
+    /// Commits in flight.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Waits for the next commit in flight to end; `None` if none is in
+    /// flight. Cancel-safe: a commit is yielded once.
+    pub async fn next_commit(&mut self) -> Option<Committed> {
+        self.in_flight.next().await
+    }
+
+    /// Acts on a commit that ended (see [`flush`](Self::flush)): arms
+    /// timers, hands tasks leased to this process to
+    /// [`take_dispatch`](Self::take_dispatch), publishes outcomes, reports
+    /// starts. A run whose write was rejected (fenced, conflicting) is
+    /// dropped: another engine owns it now. If the commit failed as a
+    /// whole, its runs are reloaded from the journal before anything else
+    /// is written to them.
+    pub fn settle(&mut self, committed: Committed) {
+        let Committed { plans, result } = committed;
+        for plan in &plans {
+            self.committing.remove(&plan.run);
+            if let Some(workflow_id) = &plan.create {
+                self.staged_ids.remove(workflow_id);
+            }
+        }
+        match result {
+            Ok(results) => {
+                for (plan, result) in plans.into_iter().zip(results) {
+                    self.settle_one(plan, result);
+                }
+            }
+            Err(error) => {
+                warn!(%error, runs = plans.len(), "journal commit failed; its runs will be reloaded");
+                for plan in plans {
+                    self.release_local(plan.local.len());
+                    if let Some(workflow_id) = &plan.create {
+                        debug!(run_id = %plan.run, workflow_id, "start not confirmed");
+                        self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
+                    }
+                    self.live.remove(&plan.run);
+                    self.timers.clear_run(plan.run);
+                    self.reload.insert(plan.run);
+                }
+            }
+        }
         self.evict_if_needed();
     }
 
-    async fn commit_batch(&mut self, batch: Vec<RunId>) {
+    async fn settle_next(&mut self) -> bool {
+        match self.next_commit().await {
+            Some(committed) => {
+                self.settle(committed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Takes what each run produced since its last commit.
+    fn prepare(&mut self, batch: Vec<RunId>) -> (Vec<RunWrite>, Vec<Plan>) {
         let mut writes = Vec::with_capacity(batch.len());
         let mut plans = Vec::with_capacity(batch.len());
         for run in batch {
@@ -998,31 +1121,7 @@ impl Engine {
             });
             plans.push(plan);
         }
-        if writes.is_empty() {
-            return;
-        }
-        self.stats.commits += 1;
-        self.stats.appends += writes.len() as u64;
-        match self.journal.commit(writes).await {
-            Ok(results) => {
-                for (plan, result) in plans.into_iter().zip(results) {
-                    self.settle(plan, result);
-                }
-            }
-            Err(error) => {
-                warn!(%error, runs = plans.len(), "journal commit failed; its runs will be reloaded");
-                for plan in plans {
-                    self.release_local(plan.local.len());
-                    if let Some(workflow_id) = &plan.create {
-                        debug!(run_id = %plan.run, workflow_id, "start not confirmed");
-                        self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
-                    }
-                    self.live.remove(&plan.run);
-                    self.timers.clear_run(plan.run);
-                    self.reload.insert(plan.run);
-                }
-            }
-        }
+        (writes, plans)
     }
 
     fn release_local(&self, n: usize) {
@@ -1034,7 +1133,7 @@ impl Engine {
     }
 
     /// Acts on one run's write once the journal has answered.
-    fn settle(&mut self, plan: Plan, result: Result<Written, JournalError>) {
+    fn settle_one(&mut self, plan: Plan, result: Result<Written, JournalError>) {
         let run = plan.run;
         let written = match result {
             Ok(written) => written,
@@ -1084,8 +1183,10 @@ impl Engine {
                 });
             }
         }
-        for (at, seq, kind) in plan.arms {
-            self.timers.arm(at, run, seq, kind);
+        if self.owns(run) {
+            for (at, seq, kind) in plan.arms {
+                self.timers.arm(at, run, seq, kind);
+            }
         }
         if let Some(outcome) = plan.outcome {
             let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);

@@ -395,9 +395,10 @@ impl worker::PoolSink for EngineSink {
 const MAX_COMMANDS_PER_COMMIT: usize = 4096;
 
 /// The engine's loop: gathers every command that is waiting (and the
-/// hints, and due timers) into one batch, commits it in one journal call,
-/// then answers and dispatches. Work that arrives during a commit joins
-/// the next one, so the batch grows with the load (group commit).
+/// hints, and due timers) into a batch, commits it in one journal call,
+/// and answers and dispatches once the journal confirms. Several commits
+/// may be in flight; work that arrives meanwhile joins the next one, so
+/// batches grow with the load (group commit).
 async fn engine_loop(
     mut engine: Engine,
     mut rx: mpsc::UnboundedReceiver<Command>,
@@ -432,6 +433,7 @@ async fn engine_loop(
         let mut wake_all = false;
         tokio::select! {
             biased;
+            Some(done) = engine.next_commit(), if engine.in_flight() > 0 => engine.settle(done),
             c = rx.recv() => match c {
                 Some(c) => stage(&mut engine, c, &mut starts, &mut handed_back).await,
                 None => return,
@@ -468,11 +470,14 @@ async fn engine_loop(
             engine.reload_runs().await;
             next_reload = tokio::time::Instant::now() + Duration::from_millis(500);
         }
-        engine.commit().await;
         if tokio::time::Instant::now() >= next_renewal {
+            // Commits everything first, then renews and adopts.
             engine.maintain_leases().await;
             next_renewal = tokio::time::Instant::now() + renewal;
         }
+        // A commit starts now if there is room in flight; otherwise the
+        // staged work waits for one to end and joins a larger batch.
+        while engine.flush() {}
         for (run, result) in engine.take_start_results() {
             if let Some(reply) = starts.remove(&run) {
                 let _ = reply.send(result);

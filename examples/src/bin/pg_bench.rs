@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use clap::Parser;
 use continuum::prelude::*;
-use continuum::{ErasedWorkflow, Journal};
+use continuum::{EngineConfig, ErasedWorkflow, Journal};
 use continuum_postgres::PostgresJournal;
 use sqlx::Connection;
 
@@ -38,6 +38,12 @@ struct Args {
     /// Workflows in flight at once (C).
     #[arg(long, default_value_t = 100)]
     concurrency: usize,
+    /// Journal commits in flight at once (`EngineConfig::max_in_flight`).
+    #[arg(long)]
+    in_flight: Option<usize>,
+    /// Most runs per journal commit (`EngineConfig::max_batch`).
+    #[arg(long)]
+    max_batch: Option<usize>,
 }
 
 /// When each activity attempt started and finished, by (workflow, step).
@@ -110,8 +116,21 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
     let journal = PostgresJournal::connect(url).await?;
     journal.migrate().await?;
     let journal = Arc::new(journal);
-    let runtime =
-        Arc::new(Runtime::builder().journal(journal.clone()).workflow(bench_flow).activity(step).start().await?);
+    let defaults = EngineConfig::default();
+    let engine = EngineConfig {
+        max_in_flight: args.in_flight.unwrap_or(defaults.max_in_flight),
+        max_batch: args.max_batch.unwrap_or(defaults.max_batch),
+        ..defaults
+    };
+    let runtime = Arc::new(
+        Runtime::builder()
+            .journal(journal.clone())
+            .engine_config(engine)
+            .workflow(bench_flow)
+            .activity(step)
+            .start()
+            .await?,
+    );
     let before = commits(&journal).await?;
     let started_at: Arc<Mutex<BTreeMap<u64, Instant>>> = Arc::default();
     let gate = Arc::new(tokio::sync::Semaphore::new(args.concurrency));
@@ -161,7 +180,10 @@ async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
     let replay = t.elapsed();
 
     let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1e3);
-    println!("| N={} K={} C={} | value |", args.workflows, args.activities, args.concurrency);
+    println!(
+        "| N={} K={} C={} (commits in flight ≤ {}, ≤ {} runs each) | value |",
+        args.workflows, args.activities, args.concurrency, engine.max_in_flight, engine.max_batch
+    );
     println!("|---|---|");
     println!("| wall time | {:.2} s |", elapsed.as_secs_f64());
     println!("| workflows/s | {:.0} |", args.workflows as f64 / elapsed.as_secs_f64());

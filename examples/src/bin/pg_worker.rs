@@ -7,6 +7,8 @@
 //! pg_worker postgres://postgres@127.0.0.1/continuum finish order-1  # works until order-1 ends, prints it
 //! pg_worker postgres://postgres@127.0.0.1/continuum start-timed order-2  # the same with a 4 s timer
 //! pg_worker postgres://postgres@127.0.0.1/continuum serve -          # works on whatever is there, forever
+//! pg_worker postgres://postgres@127.0.0.1/continuum start-many 0-500  # starts bulk-0 … bulk-499, then serves
+//! pg_worker postgres://postgres@127.0.0.1/continuum start-timed-many 500-1000  # the same with 4 s timers
 //! ```
 //!
 //! `CONTINUUM_RUN_LEASE_MS` and `CONTINUUM_RENEW_MS` shorten the run lease
@@ -36,7 +38,8 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, mode, workflow_id] = args.as_slice() else {
         anyhow::bail!(
-            "usage: pg_worker <database-url> start|start-timed|finish <workflow-id> | serve - | start-many <n>"
+            "usage: pg_worker <database-url> start|start-timed|finish <workflow-id> | serve - \
+             | start-many|start-timed-many <n>|<from>-<to>"
         );
     };
     let journal = PostgresJournal::connect(url).await?.with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
@@ -59,13 +62,20 @@ async fn main() -> anyhow::Result<()> {
             runtime.start(timed_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id()
         }
         "serve" => std::future::pending().await,
-        "start-many" => {
-            let n: u32 = workflow_id.parse().context("start-many takes a count")?;
-            for i in 0..n {
+        "start-many" | "start-timed-many" => {
+            let (from, to) = match workflow_id.split_once('-') {
+                Some((from, to)) => (from.parse()?, to.parse()?),
+                None => (0, workflow_id.parse::<u32>().context("start-many takes a count or a range")?),
+            };
+            for i in from..to {
                 let id = format!("bulk-{i}");
-                runtime.start(ship_order, id.clone(), StartOptions::id(id)).await?;
+                if mode == "start-many" {
+                    runtime.start(ship_order, id.clone(), StartOptions::id(id)).await?;
+                } else {
+                    runtime.start(timed_order, id.clone(), StartOptions::id(id)).await?;
+                }
             }
-            println!("started={n}");
+            println!("started={}", to - from);
             std::future::pending().await
         }
         "finish" => journal.find_workflow_id(workflow_id).await?.context("no run with that workflow id")?.id,

@@ -1,0 +1,170 @@
+-- The engine's group commit in one round trip: the writes of many runs
+-- arrive as one array per column (never one parameter per row) and are
+-- checked and applied by this function in the caller's single statement,
+-- so the whole batch is one transaction.
+--
+-- w_*: one entry per run written. An existing run has w_wid NULL and is
+--      checked under its row lock: its lease token (the fence), its status
+--      and the end of its history (w_first must be last_seq + 1; NULL when
+--      the write carries no events). A new run has its workflow id in
+--      w_wid and is inserted already leased to the writer.
+-- e_*: the events; c_*: mailbox signals consumed; r_*: activity tasks
+--      resolved; t_*: activity tasks created (t_lease not NULL: inserted
+--      leased to the writer for that many seconds); s_*: activity outputs
+--      kept under their idempotency key.
+--
+-- Returns one row per refused write and per lease handed out:
+--   ('missing', run)                  the run does not exist
+--   ('fenced', run, NULL, token)      the token in force fences the writer
+--   ('terminal', run, ..., status)    the run has ended
+--   ('seq', run, last_seq)            the history ends elsewhere
+--   ('duplicate', run, ..., holder)   the workflow id is taken (holder id)
+--   ('created', run, NULL, token)     a new run and its lease token
+--   ('leased', run, seq, token)       a task inserted leased to the writer
+-- Refused writes change nothing; the others are applied.
+--
+-- Plans: see the SET clauses below.
+--
+-- Locks: existing runs are locked in id order and new runs inserted in
+-- workflow-id order, so two committers never wait on each other in a
+-- cycle.
+CREATE FUNCTION continuum_commit(
+    w_run uuid[], w_token bigint[], w_first bigint[], w_last bigint[], w_status text[],
+    w_wid text[], w_workflow text[], w_version bytea[], w_started timestamptz[],
+    e_run uuid[], e_seq bigint[], e_at timestamptz[], e_event text[],
+    c_run uuid[], c_signal bigint[],
+    r_run uuid[], r_seq bigint[],
+    t_run uuid[], t_seq bigint[], t_activity text[], t_input text[], t_retry text[],
+    t_timeout bigint[], t_key text[], t_lease float8[],
+    s_run uuid[], s_activity text[], s_key text[], s_output text[],
+    run_lease float8)
+RETURNS TABLE (o_kind text, o_run uuid, o_seq bigint, o_token bigint, o_detail text)
+LANGUAGE plpgsql
+-- Every statement touches rows by key. Plans are cached per session, and a
+-- plan made while the tables were small would keep scanning them whole as
+-- they grow: pin the plans to index lookups.
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+    bad uuid[];
+    created_ids uuid[];
+    created_tokens bigint[];
+BEGIN
+    WITH locked AS MATERIALIZED (
+        SELECT c.id, c.lease_token, c.status, c.last_seq FROM continuum_runs c
+        WHERE c.id = ANY(w_run) ORDER BY c.id FOR UPDATE)
+    SELECT coalesce(array_agg(w.run), '{}') INTO bad
+    FROM unnest(w_run, w_token, w_first, w_wid) AS w(run, token, first, wid)
+    LEFT JOIN locked c ON c.id = w.run
+    WHERE w.wid IS NULL
+      AND (c.id IS NULL OR c.lease_token <> w.token OR c.status <> 'running'
+           OR (w.first IS NOT NULL AND w.first <> c.last_seq + 1));
+    IF cardinality(bad) > 0 THEN
+        RETURN QUERY
+        SELECT CASE WHEN c.id IS NULL THEN 'missing'
+                    WHEN c.lease_token <> w.token THEN 'fenced'
+                    WHEN c.status <> 'running' THEN 'terminal'
+                    ELSE 'seq' END,
+               w.run, c.last_seq, c.lease_token, c.status
+        FROM unnest(w_run, w_token, w_wid) AS w(run, token, wid)
+        LEFT JOIN continuum_runs c ON c.id = w.run
+        WHERE w.wid IS NULL AND w.run = ANY(bad);
+    END IF;
+
+    IF array_position(w_first, 1) IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(w_wid) AS w(wid) WHERE w.wid IS NOT NULL) THEN
+        WITH ins AS (
+            INSERT INTO continuum_runs
+                (id, workflow_id, workflow, version, started_at, last_seq, status, lease_token, lease_until)
+            SELECT w.run, w.wid, w.wf, w.ver, w.started, w.last, w.status,
+                   nextval('continuum_lease_token'), now() + make_interval(secs => run_lease)
+            FROM unnest(w_run, w_wid, w_workflow, w_version, w_started, w_last, w_status)
+                 AS w(run, wid, wf, ver, started, last, status)
+            WHERE w.wid IS NOT NULL
+            ORDER BY w.wid
+            ON CONFLICT (namespace, workflow_id) DO NOTHING
+            RETURNING id, lease_token)
+        SELECT coalesce(array_agg(ins.id), '{}'), coalesce(array_agg(ins.lease_token), '{}')
+        INTO created_ids, created_tokens FROM ins;
+        RETURN QUERY
+        SELECT 'created', u.id, NULL::bigint, u.token, NULL::text
+        FROM unnest(created_ids, created_tokens) AS u(id, token);
+        RETURN QUERY
+        SELECT 'duplicate', w.run, NULL::bigint, NULL::bigint, c.id::text
+        FROM unnest(w_run, w_wid) AS w(run, wid)
+        LEFT JOIN continuum_runs c ON c.namespace = 'default' AND c.workflow_id = w.wid
+        WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids));
+        bad := bad || ARRAY(
+            SELECT w.run FROM unnest(w_run, w_wid) AS w(run, wid)
+            WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids)));
+    END IF;
+
+    -- Each statement below runs only when it has rows to write.
+    IF cardinality(e_run) > 0 THEN
+        INSERT INTO continuum_events (run_id, seq, at, event)
+        SELECT e.run, e.seq, e.at, e.ev
+        FROM unnest(e_run, e_seq, e_at, e_event) AS e(run, seq, at, ev)
+        WHERE NOT (e.run = ANY(bad));
+
+        UPDATE continuum_runs c SET last_seq = w.last, status = w.status
+        FROM unnest(w_run, w_last, w_status, w_wid) AS w(run, last, status, wid)
+        WHERE c.id = w.run AND w.wid IS NULL AND w.last IS NOT NULL AND NOT (w.run = ANY(bad));
+    END IF;
+
+    IF cardinality(c_run) > 0 THEN
+        DELETE FROM continuum_signals s
+        USING unnest(c_run, c_signal) AS c(run, id)
+        WHERE s.id = c.id AND NOT (c.run = ANY(bad));
+    END IF;
+
+    -- Outstanding work of an ended run is dropped: a late completion finds
+    -- no task and is discarded.
+    IF 'running' <> ALL(w_status) THEN
+        DELETE FROM continuum_tasks t
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE t.run_id = w.run AND w.status <> 'running' AND NOT (w.run = ANY(bad));
+    END IF;
+
+    IF cardinality(r_run) > 0 THEN
+        DELETE FROM continuum_tasks t
+        USING unnest(r_run, r_seq) AS r(run, seq)
+        WHERE t.run_id = r.run AND t.seq = r.seq AND NOT (r.run = ANY(bad));
+    END IF;
+
+    IF cardinality(t_run) = 0 AND cardinality(s_run) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH ins AS (
+        INSERT INTO continuum_tasks
+            (run_id, seq, activity, input, retry, timeout_ms, idempotency_key, due,
+             attempts, state, lease_token, lease_until)
+        SELECT t.run, t.seq, t.activity, t.input, t.retry, t.timeout, t.key, now(),
+               CASE WHEN t.lease IS NULL THEN 0 ELSE 1 END,
+               CASE WHEN t.lease IS NULL THEN 'ready' ELSE 'leased' END,
+               CASE WHEN t.lease IS NULL THEN NULL ELSE nextval('continuum_lease_token') END,
+               CASE WHEN t.lease IS NULL THEN NULL ELSE now() + make_interval(secs => t.lease) END
+        FROM unnest(t_run, t_seq, t_activity, t_input, t_retry, t_timeout, t_key, t_lease)
+             AS t(run, seq, activity, input, retry, timeout, key, lease)
+        WHERE NOT (t.run = ANY(bad))
+        RETURNING run_id, seq, lease_token)
+    SELECT 'leased', ins.run_id, ins.seq, ins.lease_token, NULL::text
+    FROM ins WHERE ins.lease_token IS NOT NULL;
+
+    IF array_position(t_lease, NULL) IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(t_run, t_lease) AS t(run, lease) WHERE t.lease IS NULL AND NOT (t.run = ANY(bad))) THEN
+        PERFORM pg_notify('continuum_tasks', '');
+    END IF;
+
+    IF cardinality(s_run) > 0 THEN
+        INSERT INTO continuum_activity_results (activity, idempotency_key, output)
+        SELECT s.activity, s.key, s.output
+        FROM unnest(s_run, s_activity, s_key, s_output) AS s(run, activity, key, output)
+        WHERE NOT (s.run = ANY(bad))
+        ON CONFLICT DO NOTHING;
+    END IF;
+END
+$$;
