@@ -200,7 +200,7 @@ impl Default for EngineConfig {
             lease_renewal: std::time::Duration::from_secs(5),
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             max_batch: 512,
-            max_in_flight: 4,
+            max_in_flight: 2,
         }
     }
 }
@@ -992,8 +992,11 @@ impl Engine {
         self.stats.appends += writes.len() as u64;
         self.committing.extend(plans.iter().map(|p| p.run));
         let journal = self.journal.clone();
+        // Its own task, so it proceeds while the engine stages more work.
+        let commit = tokio::spawn(async move { journal.commit(writes).await });
         self.in_flight.push(Box::pin(async move {
-            let result = journal.commit(writes).await;
+            let result =
+                commit.await.unwrap_or_else(|e| Err(JournalError::Backend(format!("commit task failed: {e}"))));
             Committed { plans, result }
         }));
         true
