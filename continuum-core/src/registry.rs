@@ -40,6 +40,13 @@ impl Registry {
         self.workflows.get(name)
     }
 
+    /// The names of the registered activities, sorted.
+    pub fn activity_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.activities.keys().map(|n| (*n).to_owned()).collect();
+        names.sort();
+        names
+    }
+
     /// The activity registered under `name`.
     pub fn activity(&self, name: &str) -> Option<&ErasedActivity> {
         self.activities.get(name)

@@ -41,8 +41,8 @@ use continuum_core::journal::{
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions};
+use sqlx::{Connection, Postgres, Row, Transaction};
 use tokio::sync::{Notify, broadcast};
 use uuid::Uuid;
 
@@ -143,14 +143,41 @@ fn secs(d: Duration) -> f64 {
 impl PostgresJournal {
     /// Connects a pool to `url`. Does not touch the schema; see
     /// [`migrate`](Self::migrate).
+    ///
+    /// One connection is made first, once: an unreachable server is
+    /// reported at once as [`PostgresError::Connect`] (see
+    /// [`connect_with_retry`](Self::connect_with_retry) to keep trying).
     pub async fn connect(url: &str) -> Result<Self, PostgresError> {
+        let failed = |source| PostgresError::Connect { address: redact(url), source };
+        let options: PgConnectOptions = url.parse().map_err(failed)?;
+        let probe = PgConnection::connect_with(&options).await.map_err(failed)?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
-            .connect(url)
-            .await
-            .map_err(|source| PostgresError::Connect { address: redact(url), source })?;
+            .connect_lazy_with(options);
         Ok(Self::from_pool(pool))
+    }
+
+    /// Connects like [`connect`](Self::connect), retrying with
+    /// exponential backoff (100 ms doubling to 5 s, each failure logged
+    /// with the address) until `give_up_after` has passed — for
+    /// long-running workers that may start before their database. The
+    /// last [`PostgresError::Connect`] is returned if it never answers.
+    pub async fn connect_with_retry(url: &str, give_up_after: Duration) -> Result<Self, PostgresError> {
+        let deadline = tokio::time::Instant::now() + give_up_after;
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match Self::connect(url).await {
+                Ok(journal) => return Ok(journal),
+                Err(e) if tokio::time::Instant::now() + backoff < deadline => {
+                    tracing::warn!(error = %e, retry_in = ?backoff, "PostgreSQL is unreachable; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Uses an existing pool.
@@ -495,17 +522,24 @@ impl Journal for PostgresJournal {
             .collect())
     }
 
-    async fn claim_tasks(&self, max: usize, ttl: Duration) -> Result<Claim, JournalError> {
+    async fn claim_tasks(
+        &self,
+        max: usize,
+        ttl: Duration,
+        activities: Option<&[String]>,
+    ) -> Result<Claim, JournalError> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // Ready tasks that are due and leased tasks whose holder stopped
         // heartbeating, oldest first; rows another claimer holds are
         // skipped, not waited for.
         let rows = sqlx::query(
             "SELECT * FROM continuum_tasks \
-             WHERE (state = 'ready' AND due <= now()) OR (state = 'leased' AND lease_until <= now()) \
+             WHERE ((state = 'ready' AND due <= now()) OR (state = 'leased' AND lease_until <= now())) \
+               AND ($2::text[] IS NULL OR activity = ANY($2)) \
              ORDER BY due, run_id, seq LIMIT $1 FOR UPDATE SKIP LOCKED",
         )
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
+        .bind(activities)
         .fetch_all(&mut *tx)
         .await
         .map_err(backend)?;

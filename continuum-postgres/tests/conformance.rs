@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use continuum::journal::{AttemptResult, NewActivityTask, NewRun, RunAppend};
+use continuum::journal::{AttemptResult, CreateRun, Lease, NewActivityTask, NewRun, RunAppend, RunWrite, TaskLease};
 use continuum::prelude::*;
 use continuum::{
     ActivityErrorKind, EngineConfig, Event, HistoryEvent, InMemoryJournal, Journal, JournalError, Payload, RetryPolicy,
@@ -79,6 +79,9 @@ both_journals!(
     a_crash_during_the_last_attempt_fails_the_task_without_rerunning_it,
     an_idempotency_key_reuses_the_stored_result,
     hostile_ids_and_names_are_stored_verbatim_or_refused,
+    a_group_commit_checks_each_write_on_its_own,
+    a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses,
+    a_claim_takes_only_the_activities_asked_for,
 );
 
 #[activity(retry(max_attempts = 3, initial = "10ms"))]
@@ -309,12 +312,12 @@ async fn append_task(journal: &Arc<dyn Journal>, workflow_id: &str, t: NewActivi
 
 async fn a_crash_during_the_last_attempt_fails_the_task_without_rerunning_it(journal: Arc<dyn Journal>) {
     let run = append_task(&journal, "lost-attempt", task(2, 1, None)).await;
-    let claim = journal.claim_tasks(10, Duration::from_millis(200)).await.unwrap();
+    let claim = journal.claim_tasks(10, Duration::from_millis(200), None).await.unwrap();
     assert_eq!(claim.tasks.len(), 1);
     // The worker dies holding attempt 1 of 1. Once its lease lapses, the
     // next claim settles the task as failed instead of running it again.
     tokio::time::sleep(Duration::from_millis(400)).await;
-    let again = journal.claim_tasks(10, Duration::from_secs(5)).await.unwrap();
+    let again = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
     assert!(again.tasks.is_empty(), "never silently re-run");
     assert_eq!(again.settled.len(), 1);
     let err = again.settled[0].result.clone().unwrap_err();
@@ -327,13 +330,13 @@ async fn a_crash_during_the_last_attempt_fails_the_task_without_rerunning_it(jou
 
 async fn an_idempotency_key_reuses_the_stored_result(journal: Arc<dyn Journal>) {
     append_task(&journal, "idem-1", task(2, 3, Some("order-42"))).await;
-    let claim = journal.claim_tasks(10, Duration::from_secs(5)).await.unwrap();
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
     assert_eq!(claim.tasks.len(), 1);
     let out = Payload::encode(&"charged once").unwrap();
     journal.finish_attempt(&claim.tasks[0], AttemptResult::Completed(out.clone())).await.unwrap().unwrap();
     // Another run asks for the same activity with the same key.
     append_task(&journal, "idem-2", task(2, 3, Some("order-42"))).await;
-    let claim = journal.claim_tasks(10, Duration::from_secs(5)).await.unwrap();
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
     assert!(claim.tasks.is_empty(), "not executed again");
     assert_eq!(claim.settled.len(), 1);
     assert_eq!(claim.settled[0].result.as_ref().unwrap(), &out);
@@ -355,6 +358,126 @@ async fn hostile_ids_and_names_are_stored_verbatim_or_refused(journal: Arc<dyn J
         Ok(lease) => assert_eq!(journal.run_info(lease.run).await.unwrap().workflow_id, "nul\0id"),
         Err(other) => panic!("{other:?}"),
     }
+}
+
+fn started(seq: u64) -> HistoryEvent {
+    HistoryEvent {
+        seq,
+        at: chrono::Utc::now(),
+        event: Event::RunStarted {
+            workflow: "journal_only".into(),
+            version: VersionHash([7; 32]),
+            input: Payload::unit(),
+        },
+    }
+}
+
+fn create(workflow_id: &str) -> RunWrite {
+    let run = continuum::RunId::new_random();
+    RunWrite {
+        create: Some(CreateRun { workflow_id: workflow_id.into() }),
+        append: RunAppend::events(Lease { run, token: 0 }, vec![started(1)]),
+    }
+}
+
+fn append(lease: Lease, seq: u64) -> RunWrite {
+    let t = task(seq, 3, None);
+    let mut append = RunAppend::events(lease, vec![scheduled(seq, &t)]);
+    append.new_tasks.push(t);
+    RunWrite { create: None, append }
+}
+
+/// One commit, many runs: a fenced write, a write that does not continue
+/// its history, a taken workflow id (also taken twice within the batch)
+/// are each refused with their own error; the other writes are applied.
+async fn a_group_commit_checks_each_write_on_its_own(journal: Arc<dyn Journal>) {
+    let ok = journal.create_run(new_run("gc-ok")).await.unwrap();
+    let stale = journal.create_run(new_run("gc-stale")).await.unwrap();
+    let fresh = journal.acquire_run(stale.run).await.unwrap();
+    let gap = journal.create_run(new_run("gc-gap")).await.unwrap();
+    let twice = create("gc-twice");
+    let first_of_twice = twice.append.lease.run;
+    let writes = vec![
+        append(ok.clone(), 2),
+        append(stale.clone(), 2),
+        append(gap.clone(), 5),
+        create("gc-new"),
+        create("gc-ok"),
+        twice,
+        create("gc-twice"),
+    ];
+    let new_run_id = writes[3].append.lease.run;
+    let results = journal.commit(writes).await.expect("the commit as a whole succeeds");
+    assert_eq!(results.len(), 7);
+    let written = results[0].as_ref().expect("the healthy append");
+    assert_eq!(written.lease, ok);
+    assert!(written.leased_tasks.is_empty(), "no lease asked for");
+    assert!(
+        matches!(&results[1], Err(JournalError::Fenced { presented, current, .. }) if *presented == stale.token && *current == fresh.token),
+        "{:?}",
+        results[1]
+    );
+    assert!(matches!(&results[2], Err(JournalError::SeqConflict { expected: 5, actual: 2, .. })), "{:?}", results[2]);
+    let created = results[3].as_ref().expect("the new run");
+    assert!(created.lease.token > fresh.token, "a new run gets a fresh token");
+    assert!(
+        matches!(&results[4], Err(JournalError::DuplicateWorkflowId { existing, .. }) if *existing == ok.run),
+        "{:?}",
+        results[4]
+    );
+    assert!(results[5].is_ok(), "{:?}", results[5]);
+    assert!(
+        matches!(&results[6], Err(JournalError::DuplicateWorkflowId { existing, .. }) if *existing == first_of_twice),
+        "{:?}",
+        results[6]
+    );
+
+    assert_eq!(journal.history(ok.run).await.unwrap().len(), 2);
+    assert_eq!(journal.history(stale.run).await.unwrap().len(), 1, "the fenced write changed nothing");
+    assert_eq!(journal.history(gap.run).await.unwrap().len(), 1, "the conflicting write changed nothing");
+    assert_eq!(journal.history(new_run_id).await.unwrap().len(), 1);
+    assert_eq!(journal.find_workflow_id("gc-new").await.unwrap().unwrap().id, new_run_id);
+    assert_eq!(journal.find_workflow_id("gc-twice").await.unwrap().unwrap().id, first_of_twice);
+    // Only the applied append's task exists.
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
+    assert_eq!(claim.tasks.iter().map(|t| t.run).collect::<Vec<_>>(), vec![ok.run]);
+}
+
+/// A task inserted leased to its writer is run by the writer without a
+/// claim; nobody else claims it while the lease is renewed. Once the
+/// writer stops renewing (it died), the next claim takes it and the lost
+/// attempt counts.
+async fn a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses(journal: Arc<dyn Journal>) {
+    let lease = journal.create_run(new_run("leased-task")).await.unwrap();
+    let mut write = append(lease.clone(), 2);
+    write.append.new_tasks[0].lease_to_writer = Some(Duration::from_millis(300));
+    let written = journal.commit(vec![write]).await.unwrap().pop().unwrap().unwrap();
+    let [(seq, token)] = written.leased_tasks[..] else { panic!("one leased task: {:?}", written.leased_tasks) };
+    assert_eq!(seq, 2);
+    let held = TaskLease { run: lease.run, seq, token };
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(journal.heartbeat_tasks(&[held], Duration::from_millis(300)).await.unwrap().is_empty(), "renewed");
+        let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
+        assert!(claim.tasks.is_empty() && claim.settled.is_empty(), "not claimable while renewed");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
+    assert_eq!(claim.tasks.len(), 1);
+    assert_eq!(claim.tasks[0].attempt, 2, "the writer's attempt counts");
+    assert!(claim.tasks[0].token > token);
+    let lost = journal.heartbeat_tasks(&[held], Duration::from_secs(5)).await.unwrap();
+    assert_eq!(lost, vec![held], "the old holder learns its lease is gone");
+}
+
+async fn a_claim_takes_only_the_activities_asked_for(journal: Arc<dyn Journal>) {
+    append_task(&journal, "filtered", task(2, 3, None)).await;
+    let other = vec!["refund".to_string()];
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), Some(&other)).await.unwrap();
+    assert!(claim.tasks.is_empty(), "a worker without `charge` does not take it");
+    let mine = vec!["charge".to_string()];
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), Some(&mine)).await.unwrap();
+    assert_eq!(claim.tasks.len(), 1);
 }
 
 /// PostgreSQL only: an event row that no longer decodes fails its run with
@@ -396,4 +519,69 @@ async fn an_undecodable_stored_event_fails_its_run_naming_the_seq_and_spares_oth
     drop(journal);
     drop(pg);
     let _ = db.drop_database().await;
+}
+
+#[workflow]
+async fn one_remote_step(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    Ok(ctx.activity(add_one, n).await?)
+}
+
+/// PostgreSQL only: two runtimes share the journal like two processes.
+/// One serves the run but cannot run its activity; the other runs the
+/// activity and records the result on the task. The owner hears of it
+/// through NOTIFY (its periodic check is an hour away) and finishes the
+/// run; the run never moves to the worker's process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_result_recorded_by_another_process_wakes_the_run_owner() {
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let pg = PostgresJournal::connect(db.url()).await.expect("connect");
+    pg.migrate().await.expect("migrate");
+    let journal: Arc<dyn Journal> = Arc::new(pg.clone());
+    let slow_checks = EngineConfig { lease_renewal: Duration::from_secs(3600), ..EngineConfig::default() };
+    let owner = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(one_remote_step)
+        .engine_config(slow_checks)
+        .start()
+        .await
+        .expect("owner starts");
+    let worker = Runtime::builder()
+        .journal(journal.clone())
+        .activity(add_one)
+        .engine_config(slow_checks)
+        .start()
+        .await
+        .expect("worker starts");
+    let run = owner.start(one_remote_step, 41, StartOptions::id("remote-step")).await.unwrap();
+    assert_eq!(run.result(Duration::from_secs(10)).await.unwrap(), 42);
+    let owner_stats = owner.stats().await.unwrap();
+    let worker_stats = worker.stats().await.unwrap();
+    assert_eq!(owner_stats.runs_replayed, 0, "the owner kept the run live");
+    assert_eq!(worker_stats.appends, 0, "the worker's process never wrote to the run");
+    let kinds = kinds(&journal.history(run.id()).await.unwrap());
+    assert_eq!(kinds, ["run_started", "activity_scheduled", "activity_completed", "run_completed"]);
+    drop((owner, worker, journal, pg));
+    let _ = db.drop_database().await;
+}
+
+/// No database at the address: `connect` fails at once with a typed error
+/// naming the address (never the password); `connect_with_retry` keeps
+/// trying with backoff for the time it is given, then fails the same way.
+#[tokio::test]
+async fn an_unreachable_database_is_a_typed_error_naming_its_address() {
+    use continuum_postgres::PostgresError;
+    // Port 1 on loopback: nothing listens there.
+    let url = "postgres://app:s3cret@127.0.0.1:1/app";
+    let err = PostgresJournal::connect(url).await.expect_err("nothing listens there");
+    match &err {
+        PostgresError::Connect { address, .. } => assert_eq!(address, "postgres://app@127.0.0.1:1/app"),
+        other => panic!("{other:?}"),
+    }
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+
+    let started = std::time::Instant::now();
+    let err = PostgresJournal::connect_with_retry(url, Duration::from_secs(1)).await.expect_err("still nothing");
+    assert!(matches!(err, PostgresError::Connect { .. }), "{err:?}");
+    // Attempts at 0, 0.1, 0.3 and 0.7 s; the next would end past the budget.
+    assert!(started.elapsed() >= Duration::from_millis(700), "it retried for its budget: {:?}", started.elapsed());
 }

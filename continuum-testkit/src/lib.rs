@@ -301,7 +301,7 @@ impl TestEnv {
         let engine = &mut self.engine;
         self.rt.block_on(async {
             loop {
-                let claim = match journal.claim_tasks(usize::MAX, worker.task_lease).await {
+                let claim = match journal.claim_tasks(usize::MAX, worker.task_lease, None).await {
                     Ok(c) => c,
                     Err(e) => panic!("claim failed: {e}"),
                 };

@@ -279,6 +279,8 @@ pub struct Engine {
     start_results: Vec<(RunId, Result<RunId, StartError>)>,
     local: Option<LocalDispatch>,
     dispatch: Vec<ActivityTask>,
+    /// Activities scheduled here that no local worker runs (warned once).
+    unrunnable: HashSet<String>,
     timers: TimerWheel,
     outcomes: Arc<Outcomes>,
     config: EngineConfig,
@@ -308,6 +310,7 @@ impl Engine {
             start_results: Vec::new(),
             local: None,
             dispatch: Vec::new(),
+            unrunnable: HashSet::new(),
             timers: TimerWheel::default(),
             outcomes: Arc::new(Outcomes::default()),
             config,
@@ -1098,6 +1101,13 @@ impl Engine {
             if let Some(local) = &self.local
                 && plan.outcome.is_none()
             {
+                for task in &new_tasks {
+                    if self.registry.activity(&task.activity).is_none() && self.unrunnable.insert(task.activity.clone())
+                    {
+                        warn!(activity = %task.activity, "no worker in this process runs this activity; \
+                            its tasks wait in the journal for a process that registers it");
+                    }
+                }
                 for task in &mut new_tasks {
                     // Tasks with an idempotency key go through a claim,
                     // which reuses a stored result instead of running.

@@ -324,13 +324,19 @@ impl Journal for InMemoryJournal {
         Ok(self.lock().row(run)?.mailbox.iter().cloned().collect())
     }
 
-    async fn claim_tasks(&self, max: usize, ttl: Duration) -> Result<Claim, JournalError> {
+    async fn claim_tasks(
+        &self,
+        max: usize,
+        ttl: Duration,
+        activities: Option<&[String]>,
+    ) -> Result<Claim, JournalError> {
         let now = self.clock.now();
         let mut st = self.lock();
         let mut claim = Claim::default();
         let due: Vec<(RunId, Seq)> = st
             .tasks
             .iter()
+            .filter(|(_, t)| activities.is_none_or(|names| names.contains(&t.spec.activity)))
             .filter(|(_, t)| match t.state {
                 TaskState::Ready { due } => due <= now,
                 TaskState::Leased { until, .. } => until <= now,

@@ -346,8 +346,15 @@ pub trait Journal: Send + Sync + 'static {
 
     /// Claims up to `max` activity attempts that are due, leasing each for
     /// `ttl`. A task whose previous holder's lease expired is claimed again
-    /// and the crash consumes an attempt.
-    async fn claim_tasks(&self, max: usize, ttl: Duration) -> Result<Claim, JournalError>;
+    /// and the crash consumes an attempt. With `activities`, only tasks of
+    /// those activities are claimed (a worker takes what it can run);
+    /// `None` claims any.
+    async fn claim_tasks(
+        &self,
+        max: usize,
+        ttl: Duration,
+        activities: Option<&[String]>,
+    ) -> Result<Claim, JournalError>;
 
     /// Renews a task lease.
     async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError>;

@@ -126,6 +126,8 @@ pub(crate) async fn pool_loop<S: PoolSink>(
     // When to claim next if nothing announces a task before: a deadline,
     // not a duration, so the other branches firing do not postpone it.
     let mut claim_at = tokio::time::Instant::now();
+    // The pool claims only what it can run; other processes run the rest.
+    let runnable = registry.activity_names();
     let mut local_open = true;
     loop {
         while attempts.len() < concurrency
@@ -151,7 +153,7 @@ pub(crate) async fn pool_loop<S: PoolSink>(
             Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
             _ = heartbeat.tick() => renew(&journal, &held, config.task_lease).await,
             () = claim, if free > 0 && queue.is_empty() => {
-                match journal.claim_tasks(free, config.task_lease).await {
+                match journal.claim_tasks(free, config.task_lease, Some(&runnable)).await {
                     Ok(claim) => {
                         for outcome in claim.settled {
                             if !sink.outcome(outcome) {
@@ -160,8 +162,13 @@ pub(crate) async fn pool_loop<S: PoolSink>(
                         }
                         claim_at = tokio::time::Instant::now();
                         if claim.tasks.is_empty() {
+                            // A task due already but not claimed is one this
+                            // pool does not run, or another claimer's: wait
+                            // for an announcement (or the backstop) instead.
                             let idle = match journal.next_task_due().await {
-                                Ok(Some(at)) => clock::until(clock.now(), at).min(Duration::from_secs(1)),
+                                Ok(Some(at)) if at > clock.now() => {
+                                    clock::until(clock.now(), at).min(Duration::from_secs(1))
+                                }
                                 _ => Duration::from_secs(1),
                             };
                             claim_at += idle.max(Duration::from_millis(1));

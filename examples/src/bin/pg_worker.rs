@@ -42,7 +42,10 @@ async fn main() -> anyhow::Result<()> {
              | start-many|start-timed-many <n>|<from>-<to>"
         );
     };
-    let journal = PostgresJournal::connect(url).await?.with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
+    // A worker may start before its database: keep trying for a minute.
+    let journal = PostgresJournal::connect_with_retry(url, Duration::from_secs(60))
+        .await?
+        .with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
     journal.migrate().await?;
     let journal = Arc::new(journal);
     let runtime = Runtime::builder()
