@@ -1,13 +1,18 @@
 //! A signal sent from one process while another is parking the run on
 //! `ctx.signal` must never be stranded (the lost-wakeup race of the seeds).
 //! Two runtimes on one database stand in for two processes: one starts
-//! each run, the other signals it at once, racing the park.
+//! each run, the other signals it, racing the park — at the natural pace,
+//! and with the park's write slowed down to widen the window.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use continuum::journal::{
+    ActivityTask, AttemptResult, Claim, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo, RunWake,
+    RunWrite, TaskLease, TaskOutcome, Written,
+};
 use continuum::prelude::*;
-use continuum::{EngineConfig, Journal, RunOutcome};
+use continuum::{EngineConfig, HistoryEvent, Journal, JournalError, Payload, RunOutcome, RunStatus};
 use continuum_postgres::PostgresJournal;
 use continuum_testkit::postgres::TestDatabase;
 
@@ -57,5 +62,164 @@ async fn a_signal_racing_the_park_is_never_stranded() {
     }
     assert!(stranded.is_empty(), "{} of {RUNS} runs stranded, e.g. {:?}", stranded.len(), stranded.first());
     drop((starter, signaller));
+    db.drop_database().await.expect("drop");
+}
+
+/// A journal whose commits wait before they are sent: the window between
+/// a run deciding to park and the park being journaled is widened, so a
+/// signal sent from another process lands inside it far more often.
+struct SlowCommits {
+    inner: PostgresJournal,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl Journal for SlowCommits {
+    async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
+        self.inner.create_run(run).await
+    }
+    async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
+        self.inner.acquire_run(run).await
+    }
+    async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
+        self.inner.run_info(run).await
+    }
+    async fn find_workflow_id(&self, id: &str) -> Result<Option<RunInfo>, JournalError> {
+        self.inner.find_workflow_id(id).await
+    }
+    async fn history(&self, run: RunId) -> Result<Arc<[HistoryEvent]>, JournalError> {
+        self.inner.history(run).await
+    }
+    async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.append(append).await
+    }
+    async fn commit(&self, writes: Vec<RunWrite>) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+        tokio::time::sleep(self.delay).await;
+        self.inner.commit(writes).await
+    }
+    async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
+        self.inner.active_runs().await
+    }
+    async fn send_signal(&self, run: RunId, name: &str, payload: Payload) -> Result<MailboxSignal, JournalError> {
+        self.inner.send_signal(run, name, payload).await
+    }
+    async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
+        self.inner.mailbox(run).await
+    }
+    async fn claim_tasks(&self, max: usize, ttl: Duration, only: Option<&[String]>) -> Result<Claim, JournalError> {
+        self.inner.claim_tasks(max, ttl, only).await
+    }
+    async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError> {
+        self.inner.heartbeat_task(task, ttl).await
+    }
+    async fn heartbeat_tasks(&self, leases: &[TaskLease], ttl: Duration) -> Result<Vec<TaskLease>, JournalError> {
+        self.inner.heartbeat_tasks(leases, ttl).await
+    }
+    async fn finish_attempt(
+        &self,
+        task: &ActivityTask,
+        result: AttemptResult,
+    ) -> Result<Option<TaskOutcome>, JournalError> {
+        self.inner.finish_attempt(task, result).await
+    }
+    async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
+        self.inner.finished_tasks(run).await
+    }
+    async fn next_task_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, JournalError> {
+        self.inner.next_task_due().await
+    }
+    async fn wait_for_tasks(&self, max_wait: Duration) {
+        self.inner.wait_for_tasks(max_wait).await;
+    }
+    fn run_leases_expire(&self) -> bool {
+        self.inner.run_leases_expire()
+    }
+    async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
+        self.inner.renew_run_leases(leases).await
+    }
+    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
+        self.inner.claim_orphaned_runs(max).await
+    }
+    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
+        self.inner.pending_work(runs).await
+    }
+    fn run_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<RunWake>> {
+        self.inner.run_wakeups()
+    }
+    async fn run_statuses(&self, runs: &[RunId]) -> Result<Vec<(RunId, RunStatus)>, JournalError> {
+        self.inner.run_statuses(runs).await
+    }
+}
+
+#[activity]
+async fn warm_up(n: u32) -> Result<u32, ActivityError> {
+    Ok(n)
+}
+
+/// Parks on the signal in the same write that journals the activity's
+/// result: that write is the one slowed down.
+#[workflow]
+async fn step_then_wait(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let n = ctx.activity(warm_up, n).await?;
+    let go: u32 = ctx.signal("go").await?;
+    Ok(n + go)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signal_sent_while_the_park_is_being_journaled_is_delivered_by_notify_alone() {
+    const RUNS: u32 = 1000;
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let connect = || async {
+        // Leases and checks an hour long: the owner's periodic look at the
+        // journal never runs during the test, so a signal reaches it
+        // through NOTIFY or not at all.
+        PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(3600))
+    };
+    let pg = connect().await;
+    pg.migrate().await.expect("migrate");
+    let hourly = EngineConfig { lease_renewal: Duration::from_secs(1800), ..EngineConfig::default() };
+    let owner = Arc::new(
+        Runtime::builder()
+            .journal(Arc::new(SlowCommits { inner: pg, delay: Duration::from_millis(3) }) as Arc<dyn Journal>)
+            .workflow(step_then_wait)
+            .activity(warm_up)
+            .engine_config(hourly)
+            .start()
+            .await
+            .expect("owner"),
+    );
+    let signaller = Arc::new(
+        Runtime::builder()
+            .journal(Arc::new(connect().await) as Arc<dyn Journal>)
+            .engine_config(hourly)
+            .start()
+            .await
+            .expect("signaller"),
+    );
+    let mut tasks = tokio::task::JoinSet::new();
+    let gate = Arc::new(tokio::sync::Semaphore::new(50));
+    for n in 0..RUNS {
+        let (owner, signaller, gate) = (owner.clone(), signaller.clone(), gate.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("gate");
+            let run = owner.start(step_then_wait, n, StartOptions::id(format!("park-{n}"))).await.expect("start");
+            // Somewhere in the park's window: the activity runs right
+            // after the start, and its result's write takes 3 ms or more.
+            tokio::time::sleep(Duration::from_micros(u64::from(n % 8) * 500)).await;
+            signaller.signal(run.id(), "go", &1u32).await.expect("signal");
+            (n, owner.await_outcome(run.id(), Duration::from_secs(30)).await)
+        });
+    }
+    let mut stranded = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (n, outcome) = done.expect("task");
+        match outcome {
+            Ok(RunOutcome::Completed(out)) => assert_eq!(out.decode::<u32>().expect("u32"), n + 1),
+            other => stranded.push((n, format!("{other:?}"))),
+        }
+    }
+    assert!(stranded.is_empty(), "{} of {RUNS} runs stranded, e.g. {:?}", stranded.len(), stranded.first());
+    drop((owner, signaller));
     db.drop_database().await.expect("drop");
 }

@@ -240,3 +240,25 @@ fn signal_with_wrong_body_type_is_handed_to_the_workflow_as_decode_error() {
         Event::SignalReceived { awaited: history[1].seq, payload: Payload::encode("not a number").unwrap() }
     );
 }
+
+#[workflow]
+async fn two_waits_with_timeouts(ctx: &WorkflowContext, _input: ()) -> Result<String, WorkflowError> {
+    ctx.sleep(hours(1)).await;
+    let first = ctx.signal::<String>("go").timeout(hours(24)).await?;
+    let second = ctx.signal::<String>("late").timeout(hours(24)).await?;
+    Ok(format!("{first} {second}"))
+}
+
+#[test]
+fn a_signal_already_waiting_is_consumed_without_arming_its_timeout() {
+    let mut env = TestEnv::builder().workflow(two_waits_with_timeouts).build();
+    let run = env.start(two_waits_with_timeouts, ());
+    env.inject_signal(run.id(), "go", &"now").unwrap();
+    env.advance(hours(1));
+    // "go" was answered from the mailbox in the same step that awaited it:
+    // only the second wait, which found nothing, has a timeout armed.
+    assert_eq!(env.engine().armed_timers(), 1);
+    env.inject_signal(run.id(), "late", &"then").unwrap();
+    assert_eq!(env.result(&run), Some(Ok("now then".to_string())));
+    assert_eq!(env.engine().armed_timers(), 0);
+}

@@ -1088,7 +1088,9 @@ impl Engine {
                 debug!(run_id = %run, workflow, seq = ev.seq, event = ev.event.type_name(), "journaling event");
                 match &ev.event {
                     Event::TimerStarted { fire_at, .. } => plan.arms.push((*fire_at, ev.seq, TimerKind::Timer)),
-                    Event::SignalAwaited { timeout_at: Some(at), .. } => {
+                    // A wait already answered in this write (the signal was
+                    // waiting) needs no timeout timer.
+                    Event::SignalAwaited { timeout_at: Some(at), .. } if live.is_open(ev.seq) => {
                         plan.arms.push((*at, ev.seq, TimerKind::SignalTimeout));
                     }
                     other => {
