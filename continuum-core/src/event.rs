@@ -114,6 +114,16 @@ pub enum Event {
         /// The encoded value.
         value: Payload,
     },
+    /// Command: the run took the new branch of a patch
+    /// ([`WorkflowContext::patched`](crate::WorkflowContext::patched)).
+    /// Histories recorded before the patch existed have no marker, and
+    /// replaying them takes the old branch.
+    PatchMarker {
+        /// Call site of the first check.
+        site: SiteId,
+        /// The patch id.
+        patch: String,
+    },
     /// Terminal: the workflow returned `Ok`.
     RunCompleted {
         /// The encoded output.
@@ -171,6 +181,8 @@ pub enum CommandKind {
     Signal,
     /// A recorded value.
     Value,
+    /// A patch marker.
+    Patch,
 }
 
 impl std::fmt::Display for CommandKind {
@@ -180,6 +192,7 @@ impl std::fmt::Display for CommandKind {
             CommandKind::Timer => "timer",
             CommandKind::Signal => "signal",
             CommandKind::Value => "value",
+            CommandKind::Patch => "patch",
         })
     }
 }
@@ -210,6 +223,9 @@ impl Event {
             }
             Event::ValueRecorded { site, kind, .. } => {
                 Some(CommandIdentity { kind: CommandKind::Value, name: kind.as_str(), site: *site })
+            }
+            Event::PatchMarker { site, patch } => {
+                Some(CommandIdentity { kind: CommandKind::Patch, name: patch, site: *site })
             }
             _ => None,
         }
@@ -255,6 +271,7 @@ impl Event {
             Event::SignalReceived { .. } => "signal_received",
             Event::SignalTimedOut { .. } => "signal_timed_out",
             Event::ValueRecorded { .. } => "value_recorded",
+            Event::PatchMarker { .. } => "patch_marker",
             Event::RunCompleted { .. } => "run_completed",
             Event::RunFailed { .. } => "run_failed",
             Event::RunCancelled { .. } => "run_cancelled",

@@ -21,7 +21,7 @@ use crate::hash::{site_id, version_hash};
 
 /// The context methods that are effects and get a site.
 pub const EFFECTS: &[&str] =
-    &["activity", "sleep", "signal", "now", "today", "uuid4", "random", "random_u64", "side_effect"];
+    &["activity", "sleep", "signal", "now", "today", "uuid4", "random", "random_u64", "side_effect", "patched"];
 
 /// One effect call site found in a body.
 #[derive(Debug, Clone)]
@@ -62,11 +62,11 @@ fn target_of(effect: &str, call: &ExprMethodCall) -> String {
         ("activity", Expr::Path(p)) => {
             p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
         }
-        ("signal", Expr::Lit(l)) => match &l.lit {
+        ("signal" | "patched", Expr::Lit(l)) => match &l.lit {
             Lit::Str(s) => format!("{:?}", s.value()),
             _ => format!("#{}", version_hash(first.to_token_stream()).short()),
         },
-        ("activity" | "signal", other) => format!("#{}", version_hash(other.to_token_stream()).short()),
+        ("activity" | "signal" | "patched", other) => format!("#{}", version_hash(other.to_token_stream()).short()),
         _ => String::new(),
     }
 }

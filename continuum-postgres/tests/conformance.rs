@@ -82,6 +82,7 @@ both_journals!(
     a_group_commit_checks_each_write_on_its_own,
     a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses,
     a_claim_takes_only_the_activities_asked_for,
+    a_patch_marker_is_journaled_once_and_replayed_after_a_crash,
 );
 
 #[activity(retry(max_attempts = 3, initial = "10ms"))]
@@ -134,9 +135,17 @@ async fn long_timer(ctx: &WorkflowContext, _input: ()) -> Result<(), WorkflowErr
     Ok(())
 }
 
+#[workflow]
+async fn patched_then_timer(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let bonus = if ctx.patched("bonus") { 1 } else { 0 };
+    ctx.sleep(millis(300)).await;
+    Ok(n + bonus)
+}
+
 async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
     Runtime::builder()
         .journal(journal)
+        .workflow(patched_then_timer)
         .workflow(activity_timer_activity)
         .workflow(two_signals)
         .workflow(uses_flaky)
@@ -358,6 +367,26 @@ async fn hostile_ids_and_names_are_stored_verbatim_or_refused(journal: Arc<dyn J
         Ok(lease) => assert_eq!(journal.run_info(lease.run).await.unwrap().workflow_id, "nul\0id"),
         Err(other) => panic!("{other:?}"),
     }
+}
+
+/// A run that took a patch crashes on its timer; the runtime that resumes
+/// it replays the marker (the check answers `true` again, consuming it)
+/// and finishes with the same history a run without a crash has.
+async fn a_patch_marker_is_journaled_once_and_replayed_after_a_crash(journal: Arc<dyn Journal>) {
+    let first = runtime(journal.clone()).await;
+    let run = first.start(patched_then_timer, 1, StartOptions::id("patched")).await.unwrap().id();
+    wait_for(&journal, run, "timer_started").await;
+    drop(first);
+    let second = runtime(journal.clone()).await;
+    assert_eq!(
+        second.await_outcome(run, Duration::from_secs(10)).await.unwrap(),
+        RunOutcome::Completed(Payload::encode(&2u32).unwrap())
+    );
+    assert_eq!(
+        kinds(&journal.history(run).await.unwrap()),
+        ["run_started", "patch_marker", "timer_started", "timer_fired", "run_completed"]
+    );
+    assert_eq!(second.stats().await.unwrap().runs_replayed, 1, "resumed by replay");
 }
 
 fn started(seq: u64) -> HistoryEvent {

@@ -144,6 +144,8 @@ pub(crate) struct RunCore {
     wakers: HashMap<Seq, Waker>,
     abandoned: HashSet<Seq>,
     pub(crate) open: BTreeMap<Seq, OpenCommand>,
+    /// Patch decisions taken so far: the first for an id holds for the run.
+    patches: HashMap<String, bool>,
 }
 
 impl RunCore {
@@ -173,6 +175,7 @@ impl RunCore {
             wakers: HashMap::new(),
             abandoned: HashSet::new(),
             open: BTreeMap::new(),
+            patches: HashMap::new(),
         }
     }
 
@@ -284,6 +287,32 @@ impl RunCore {
         let event = build(self);
         self.outbox.push(HistoryEvent { seq, at: self.now, event });
         Some(Issued::Live(seq))
+    }
+
+    /// Decides a patch: `true` (and a marker journaled) for code running
+    /// past its history, or replaying a history that has the marker here;
+    /// `false`, consuming nothing, for a history recorded before the patch
+    /// existed. The first decision for an id holds for the whole run.
+    pub(crate) fn patched(&mut self, patch: &str, at: CallSite) -> bool {
+        if let Some(&decided) = self.patches.get(patch) {
+            return decided;
+        }
+        let decided = match self.history.get(self.cursor) {
+            Some(HistoryEvent { event: Event::PatchMarker { patch: recorded, .. }, .. }) if recorded == patch => {
+                self.cursor += 1;
+                true
+            }
+            Some(_) => false,
+            None => {
+                let seq = self.next_seq;
+                self.next_seq += 1;
+                let event = Event::PatchMarker { site: at.id(), patch: patch.to_owned() };
+                self.outbox.push(HistoryEvent { seq, at: self.now, event });
+                true
+            }
+        };
+        self.patches.insert(patch.to_owned(), decided);
+        decided
     }
 
     /// Appends a resolution event (live) and makes it visible to its effect.
