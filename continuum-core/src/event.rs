@@ -114,6 +114,37 @@ pub enum Event {
         /// The encoded value.
         value: Payload,
     },
+    /// Command: a compensation (saga undo step) was scheduled: an activity
+    /// run to undo the activity `compensates` scheduled.
+    CompensationScheduled {
+        /// Call site (`ctx.compensate` or `ctx.compensate_all`).
+        site: SiteId,
+        /// Registered name of the compensating activity.
+        activity: String,
+        /// Its encoded input.
+        input: Payload,
+        /// The `ActivityScheduled` event of the activity it undoes.
+        compensates: Seq,
+    },
+    /// Resolution: the compensation returned a value.
+    CompensationCompleted {
+        /// The `CompensationScheduled` event this resolves.
+        scheduled: Seq,
+        /// Attempts it took.
+        attempts: u32,
+        /// The encoded output.
+        output: Payload,
+    },
+    /// Resolution: the compensation failed for good. Journaled; the run
+    /// goes on.
+    CompensationFailed {
+        /// The `CompensationScheduled` event this resolves.
+        scheduled: Seq,
+        /// Attempts made.
+        attempts: u32,
+        /// The last error.
+        error: ActivityError,
+    },
     /// Command: the run took the new branch of a patch
     /// ([`WorkflowContext::patched`](crate::WorkflowContext::patched)).
     /// Histories recorded before the patch existed have no marker, and
@@ -183,6 +214,8 @@ pub enum CommandKind {
     Value,
     /// A patch marker.
     Patch,
+    /// A compensation.
+    Compensation,
 }
 
 impl std::fmt::Display for CommandKind {
@@ -193,6 +226,7 @@ impl std::fmt::Display for CommandKind {
             CommandKind::Signal => "signal",
             CommandKind::Value => "value",
             CommandKind::Patch => "patch",
+            CommandKind::Compensation => "compensation",
         })
     }
 }
@@ -224,6 +258,9 @@ impl Event {
             Event::ValueRecorded { site, kind, .. } => {
                 Some(CommandIdentity { kind: CommandKind::Value, name: kind.as_str(), site: *site })
             }
+            Event::CompensationScheduled { site, activity, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Compensation, name: activity, site: *site })
+            }
             Event::PatchMarker { site, patch } => {
                 Some(CommandIdentity { kind: CommandKind::Patch, name: patch, site: *site })
             }
@@ -234,7 +271,10 @@ impl Event {
     /// The command a resolution event answers.
     pub fn resolves(&self) -> Option<Seq> {
         match self {
-            Event::ActivityCompleted { scheduled, .. } | Event::ActivityFailed { scheduled, .. } => Some(*scheduled),
+            Event::ActivityCompleted { scheduled, .. }
+            | Event::ActivityFailed { scheduled, .. }
+            | Event::CompensationCompleted { scheduled, .. }
+            | Event::CompensationFailed { scheduled, .. } => Some(*scheduled),
             Event::TimerFired { started } => Some(*started),
             Event::SignalReceived { awaited, .. } | Event::SignalTimedOut { awaited } => Some(*awaited),
             _ => None,
@@ -272,6 +312,9 @@ impl Event {
             Event::SignalTimedOut { .. } => "signal_timed_out",
             Event::ValueRecorded { .. } => "value_recorded",
             Event::PatchMarker { .. } => "patch_marker",
+            Event::CompensationScheduled { .. } => "compensation_scheduled",
+            Event::CompensationCompleted { .. } => "compensation_completed",
+            Event::CompensationFailed { .. } => "compensation_failed",
             Event::RunCompleted { .. } => "run_completed",
             Event::RunFailed { .. } => "run_failed",
             Event::RunCancelled { .. } => "run_cancelled",

@@ -20,7 +20,10 @@ pub mod runtime;
 pub mod workflow;
 
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
-pub use crate::context::{ActivityCall, SignalWait, Sleep, WorkflowContext};
+pub use crate::context::{
+    ActivityCall, Compensable, CompensableCall, Compensate, CompensateAll, CompensationError, CompensationRef,
+    CompensationReport, SignalWait, Sleep, WorkflowContext,
+};
 pub use crate::engine::{Engine, EngineConfig, EngineStats, Replayed, RunOutcome, StartRequest, replay_history};
 pub use crate::error::{
     ActivityError, ActivityErrorKind, AwaitError, CancelError, CommandDescription, IntoActivityError, JournalError,

@@ -20,8 +20,20 @@ use syn::{Expr, ExprMethodCall, Ident, Lit};
 use crate::hash::{site_id, version_hash};
 
 /// The context methods that are effects and get a site.
-pub const EFFECTS: &[&str] =
-    &["activity", "sleep", "signal", "now", "today", "uuid4", "random", "random_u64", "side_effect", "patched"];
+pub const EFFECTS: &[&str] = &[
+    "activity",
+    "sleep",
+    "signal",
+    "now",
+    "today",
+    "uuid4",
+    "random",
+    "random_u64",
+    "side_effect",
+    "patched",
+    "compensate",
+    "compensate_all",
+];
 
 /// One effect call site found in a body.
 #[derive(Debug, Clone)]

@@ -83,6 +83,7 @@ both_journals!(
     a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses,
     a_claim_takes_only_the_activities_asked_for,
     a_patch_marker_is_journaled_once_and_replayed_after_a_crash,
+    a_saga_compensates_most_recent_first_across_a_crash,
 );
 
 #[activity(retry(max_attempts = 3, initial = "10ms"))]
@@ -142,9 +143,55 @@ async fn patched_then_timer(ctx: &WorkflowContext, n: u32) -> Result<u32, Workfl
     Ok(n + bonus)
 }
 
+#[activity]
+async fn hold(tag: String) -> Result<String, ActivityError> {
+    Ok(tag)
+}
+
+#[activity(retry(max_attempts = 1))]
+async fn refuse(tag: String) -> Result<(), ActivityError> {
+    Err(ActivityError::non_retryable(format!("refused {tag}")))
+}
+
+/// Releases per tag; the first release of a tag hangs (its worker "dies"
+/// with the runtime).
+static RELEASES: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+#[activity(retry(max_attempts = 3, initial = "10ms"))]
+async fn release(tag: String) -> Result<(), ActivityError> {
+    let first = {
+        let mut r = RELEASES.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        r.push(tag.clone());
+        r.iter().filter(|t| t.starts_with(tag.split(':').next().unwrap_or_default())).count() == 1
+    };
+    if first {
+        std::future::pending::<()>().await;
+    }
+    Ok(())
+}
+
+#[workflow]
+async fn two_holds_then_refused(ctx: &WorkflowContext, tag: String) -> Result<(), WorkflowError> {
+    let steps = async {
+        ctx.activity(hold, format!("{tag}:a")).compensate_with(release).await?;
+        ctx.activity(hold, format!("{tag}:b")).compensate_with(release).await?;
+        ctx.activity(refuse, tag.clone()).await?;
+        Ok::<_, WorkflowError>(())
+    };
+    if let Err(e) = steps.await {
+        let report = ctx.compensate_all().await;
+        return Err(WorkflowError::msg(format!("{e}; undone {:?}", report.completed)));
+    }
+    Ok(())
+}
+
 async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
     Runtime::builder()
         .journal(journal)
+        .workflow(two_holds_then_refused)
+        .activity(hold)
+        .activity(refuse)
+        .activity(release)
         .workflow(patched_then_timer)
         .workflow(activity_timer_activity)
         .workflow(two_signals)
@@ -387,6 +434,45 @@ async fn a_patch_marker_is_journaled_once_and_replayed_after_a_crash(journal: Ar
         ["run_started", "patch_marker", "timer_started", "timer_fired", "run_completed"]
     );
     assert_eq!(second.stats().await.unwrap().runs_replayed, 1, "resumed by replay");
+}
+
+/// A saga's third step fails; its first compensation's worker dies with
+/// its runtime mid-attempt. The next runtime rescues the compensation
+/// (the lost attempt counts) and runs the second, most recent first.
+async fn a_saga_compensates_most_recent_first_across_a_crash(journal: Arc<dyn Journal>) {
+    let tag = format!("saga-{}", continuum::RunId::new_random());
+    let first = runtime(journal.clone()).await;
+    let run = first.start(two_holds_then_refused, tag.clone(), StartOptions::id(tag.clone())).await.unwrap().id();
+    wait_for(&journal, run, "compensation_scheduled").await;
+    drop(first);
+    let second = runtime(journal.clone()).await;
+    let outcome = second.await_outcome(run, Duration::from_secs(20)).await.unwrap();
+    let RunOutcome::Failed(failure) = outcome else { panic!("{outcome:?}") };
+    assert!(failure.to_string().contains(r#"undone ["release", "release"]"#), "{failure}");
+    let history = journal.history(run).await.unwrap();
+    assert_eq!(
+        kinds(&history)[7..],
+        [
+            "compensation_scheduled",
+            "compensation_completed",
+            "compensation_scheduled",
+            "compensation_completed",
+            "run_failed"
+        ]
+    );
+    let undone: Vec<(u64, Payload, u32)> = history
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::CompensationScheduled { compensates, input, .. } => Some((*compensates, input.clone(), 0)),
+            Event::CompensationCompleted { attempts, .. } => Some((0, Payload::unit(), *attempts)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(undone[0].0, 4, "the second hold (seq 4) is undone first");
+    assert_eq!(undone[0].1, Payload::encode(&format!("{tag}:b")).unwrap());
+    assert_eq!(undone[1].2, 2, "the attempt lost with the first runtime counts");
+    assert_eq!(undone[2].0, 2);
+    assert_eq!(undone[3].2, 1);
 }
 
 fn started(seq: u64) -> HistoryEvent {

@@ -5,7 +5,8 @@ pub use continuum_core::{
 };
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, Clock,
-    CommandDescription, CommandKind, Engine, EngineConfig, EngineStats, ErasedWorkflow, Event, HistoryEvent,
+    CommandDescription, CommandKind, Compensable, CompensableCall, Compensate, CompensateAll, CompensationError,
+    CompensationRef, CompensationReport, Engine, EngineConfig, EngineStats, ErasedWorkflow, Event, HistoryEvent,
     InMemoryJournal, IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError,
     Replayed, RetryPolicy, RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq,
     SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartError, StartOptions, SystemClock,
@@ -128,8 +129,9 @@ pub mod prelude {
     pub use crate::future::{Either, join, join_all, select, select_all, try_join, try_join_all};
     pub use crate::time::{days, hours, millis, minutes, seconds};
     pub use crate::{
-        ActivityError, IntoActivityError, RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext,
-        WorkflowError, activity, nondeterministic, pure, workflow, workflows,
+        ActivityError, Compensable, CompensationError, CompensationRef, CompensationReport, IntoActivityError,
+        RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext, WorkflowError, activity,
+        nondeterministic, pure, workflow, workflows,
     };
     pub use serde::{Deserialize, Serialize};
 }

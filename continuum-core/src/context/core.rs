@@ -35,6 +35,7 @@ pub(crate) enum ResolutionKind {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum OpenCommand {
     Activity,
+    Compensation,
     Timer { fire_at: DateTime<Utc> },
     Signal { name: String, timeout_at: Option<DateTime<Utc>> },
 }
@@ -146,6 +147,20 @@ pub(crate) struct RunCore {
     pub(crate) open: BTreeMap<Seq, OpenCommand>,
     /// Patch decisions taken so far: the first for an id holds for the run.
     patches: HashMap<String, bool>,
+    /// Compensations registered by completed activities and not yet run,
+    /// oldest first.
+    pub(crate) compensations: Vec<PendingCompensation>,
+}
+
+/// An undo step a completed activity registered (`compensate_with`).
+#[derive(Debug, Clone)]
+pub(crate) struct PendingCompensation {
+    /// The `ActivityScheduled` seq of the activity it undoes.
+    pub(crate) compensates: Seq,
+    pub(crate) activity: &'static str,
+    pub(crate) input: Payload,
+    pub(crate) options: crate::workflow::ActivityOptions,
+    pub(crate) key: Option<String>,
 }
 
 impl RunCore {
@@ -176,6 +191,7 @@ impl RunCore {
             abandoned: HashSet::new(),
             open: BTreeMap::new(),
             patches: HashMap::new(),
+            compensations: Vec::new(),
         }
     }
 

@@ -21,22 +21,22 @@ use crate::workflow::{Activity, ActivityOptions};
 
 /// Issues the command on first poll, then waits for its resolution.
 /// Unpin: holds no self-references.
-struct EffectState<'a> {
-    ctx: &'a WorkflowContext,
+pub(super) struct EffectState<'a> {
+    pub(super) ctx: &'a WorkflowContext,
     at: CallSite,
-    issued: Option<Seq>,
-    done: bool,
+    pub(super) issued: Option<Seq>,
+    pub(super) done: bool,
 }
 
 impl<'a> EffectState<'a> {
-    fn new(ctx: &'a WorkflowContext, at: CallSite) -> Self {
+    pub(super) fn new(ctx: &'a WorkflowContext, at: CallSite) -> Self {
         Self { ctx, at, issued: None, done: false }
     }
 
     /// Polls for the resolution of the command, issuing it first if needed
     /// with `issue`, which returns the command's seq or `None` on a fatal
     /// failure (already recorded).
-    fn poll(
+    pub(super) fn poll(
         &mut self,
         cx: &mut Context<'_>,
         issue: impl FnOnce(&mut super::core::RunCore, CallSite) -> Option<Seq>,
@@ -68,7 +68,7 @@ impl<'a> EffectState<'a> {
         }
     }
 
-    fn fail(&self, failure: RunFailure) -> ! {
+    pub(super) fn fail(&self, failure: RunFailure) -> ! {
         self.ctx.lock().fatal = Some(failure);
         abort()
     }
@@ -86,7 +86,7 @@ impl Drop for EffectState<'_> {
 /// [`WorkflowContext::activity`].
 #[must_use = "an activity does nothing until awaited"]
 pub struct ActivityCall<'a, A: Activity> {
-    state: EffectState<'a>,
+    pub(super) state: EffectState<'a>,
     input: Option<A::Input>,
     options: ActivityOptions,
     key: Option<String>,

@@ -9,6 +9,7 @@
 
 pub(crate) mod core;
 mod effects;
+mod saga;
 
 use std::panic::Location;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -22,6 +23,9 @@ use uuid::Uuid;
 pub use self::core::replaying;
 use self::core::{CallSite, Issued, Recorded, RunCore};
 pub use self::effects::{ActivityCall, SignalWait, Sleep};
+pub use self::saga::{
+    Compensable, CompensableCall, Compensate, CompensateAll, CompensationError, CompensationRef, CompensationReport,
+};
 use crate::error::RunFailure;
 use crate::event::{CommandKind, Event, ValueKind};
 use crate::ids::{RunId, SiteInfo};

@@ -849,7 +849,9 @@ impl Engine {
                     OpenCommand::Signal { timeout_at: Some(at), .. } => {
                         self.timers.arm(at, run, seq, TimerKind::SignalTimeout);
                     }
-                    OpenCommand::Signal { timeout_at: None, .. } | OpenCommand::Activity => {}
+                    OpenCommand::Signal { timeout_at: None, .. }
+                    | OpenCommand::Activity
+                    | OpenCommand::Compensation => {}
                 }
             }
             for signal in self.journal.mailbox(run).await? {
@@ -888,20 +890,23 @@ impl Engine {
                             continue;
                         }
                         live.stored_results.extend(store);
+                        let compensation =
+                            matches!(live.core().open.get(&outcome.seq), Some(OpenCommand::Compensation));
+                        let (scheduled, attempts) = (outcome.seq, outcome.attempts);
                         let (event, kind) = match outcome.result {
                             Ok(output) => (
-                                Event::ActivityCompleted {
-                                    scheduled: outcome.seq,
-                                    attempts: outcome.attempts,
-                                    output: output.clone(),
+                                if compensation {
+                                    Event::CompensationCompleted { scheduled, attempts, output: output.clone() }
+                                } else {
+                                    Event::ActivityCompleted { scheduled, attempts, output: output.clone() }
                                 },
                                 ResolutionKind::Activity(Ok(output)),
                             ),
                             Err(error) => (
-                                Event::ActivityFailed {
-                                    scheduled: outcome.seq,
-                                    attempts: outcome.attempts,
-                                    error: error.clone(),
+                                if compensation {
+                                    Event::CompensationFailed { scheduled, attempts, error: error.clone() }
+                                } else {
+                                    Event::ActivityFailed { scheduled, attempts, error: error.clone() }
                                 },
                                 ResolutionKind::Activity(Err(error)),
                             ),

@@ -251,8 +251,12 @@ impl LiveRun {
                     if let Some(command) = recorded.event.resolves() {
                         core.cursor += 1;
                         let kind = match &recorded.event {
-                            Event::ActivityCompleted { output, .. } => ResolutionKind::Activity(Ok(output.clone())),
-                            Event::ActivityFailed { error, .. } => ResolutionKind::Activity(Err(error.clone())),
+                            Event::ActivityCompleted { output, .. } | Event::CompensationCompleted { output, .. } => {
+                                ResolutionKind::Activity(Ok(output.clone()))
+                            }
+                            Event::ActivityFailed { error, .. } | Event::CompensationFailed { error, .. } => {
+                                ResolutionKind::Activity(Err(error.clone()))
+                            }
                             Event::TimerFired { .. } => ResolutionKind::TimerFired,
                             Event::SignalReceived { payload, .. } => ResolutionKind::Signal(Some(payload.clone())),
                             _ => ResolutionKind::Signal(None),
