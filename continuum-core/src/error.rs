@@ -126,9 +126,60 @@ pub enum WorkflowError {
     /// A value did not (de)serialize.
     #[error(transparent)]
     Payload(#[from] PayloadError),
+    /// A child workflow failed, was cancelled or could not be started.
+    #[error(transparent)]
+    Child(#[from] ChildError),
     /// A failure of the workflow's own logic.
     #[error("{0}")]
     Message(String),
+}
+
+/// What a parent gets instead of its child's output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ChildError {
+    /// The child failed: its workflow returned an error, panicked, or
+    /// could not be replayed.
+    #[error("child run {child} failed: {failure}")]
+    Failed {
+        /// The child run.
+        child: RunId,
+        /// Why.
+        failure: RunFailure,
+    },
+    /// The child was cancelled.
+    #[error("child run {child} was cancelled")]
+    Cancelled {
+        /// The child run.
+        child: RunId,
+        /// The canceller's reason, if any.
+        reason: Option<String>,
+    },
+    /// The child's workflow is not registered in the process that ran the
+    /// parent; nothing was started.
+    #[error("child workflow `{workflow}` is not registered")]
+    UnknownWorkflow {
+        /// The workflow name.
+        workflow: String,
+    },
+    /// The child's input could not be encoded (or exceeds the payload
+    /// cap); nothing was journaled.
+    #[error("child input: {0}")]
+    Input(PayloadError),
+    /// The child's output is not the type its workflow declares.
+    #[error("output of child run {child} does not decode: {error}")]
+    Decode {
+        /// The child run.
+        child: RunId,
+        /// The decode error.
+        error: PayloadError,
+    },
+    /// This run already started a child with this key at this call site;
+    /// nothing was started.
+    #[error("a child with key `{key}` was started here already")]
+    DuplicateKey {
+        /// The key.
+        key: String,
+    },
 }
 
 impl WorkflowError {
@@ -252,6 +303,16 @@ pub enum RunFailure {
     UnknownWorkflow {
         /// The name in the history.
         name: String,
+    },
+    /// The run started a child deeper than `EngineConfig::max_child_depth`
+    /// allows; refused when the child would be created, so no descendant
+    /// can outrun the cancel cascade.
+    #[error("child at depth {depth} exceeds the maximum depth {max}")]
+    ChildDepth {
+        /// The depth the child would have had.
+        depth: u32,
+        /// The limit.
+        max: u32,
     },
 }
 

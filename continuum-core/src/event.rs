@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ActivityError, RunFailure};
-use crate::ids::{Seq, SiteId, VersionHash};
+use crate::ids::{RunId, Seq, SiteId, VersionHash};
 use crate::payload::Payload;
 
 /// One entry of a run's history.
@@ -40,6 +40,12 @@ pub enum Event {
         version: VersionHash,
         /// The encoded input.
         input: Payload,
+        /// For a child run: its parent and the command that started it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentRef>,
+        /// For a run started by `continue_as_new`: the run it continues.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        continued_from: Option<RunId>,
     },
     /// Command: an activity was scheduled.
     ActivityScheduled {
@@ -114,6 +120,45 @@ pub enum Event {
         /// The encoded value.
         value: Payload,
     },
+    /// Command: a child run was started. Its id is derived from this
+    /// run, the call site and the key (or this event's seq), so replay
+    /// never starts a second child.
+    ChildStarted {
+        /// Call site.
+        site: SiteId,
+        /// The child's registered workflow name.
+        workflow: String,
+        /// The child's encoded input.
+        input: Payload,
+        /// The child run.
+        child: RunId,
+        /// The caller's key, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// Resolution: the child completed with this output.
+    ChildCompleted {
+        /// The `ChildStarted` event this resolves.
+        started: Seq,
+        /// The child's encoded output.
+        output: Payload,
+    },
+    /// Resolution: the child failed (its workflow returned an error,
+    /// panicked, drifted — or it could not be started).
+    ChildFailed {
+        /// The `ChildStarted` event this resolves.
+        started: Seq,
+        /// Why.
+        failure: RunFailure,
+    },
+    /// Resolution: the child was cancelled.
+    ChildCancelled {
+        /// The `ChildStarted` event this resolves.
+        started: Seq,
+        /// The canceller's reason, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
     /// Command: a compensation (saga undo step) was scheduled: an activity
     /// run to undo the activity `compensates` scheduled.
     CompensationScheduled {
@@ -155,6 +200,15 @@ pub enum Event {
         /// The patch id.
         patch: String,
     },
+    /// Terminal: the run continued as a new run with an empty history
+    /// (`ctx.continue_as_new`). Signals, cancel and awaits on this run
+    /// follow the chain to the live run.
+    RunContinuedAsNew {
+        /// The successor's encoded input.
+        input: Payload,
+        /// The successor run.
+        next: RunId,
+    },
     /// Terminal: the workflow returned `Ok`.
     RunCompleted {
         /// The encoded output.
@@ -172,6 +226,17 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
     },
+}
+
+/// A child run's parent: the run and the `ChildStarted` command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ParentRef {
+    /// The parent run.
+    pub run: RunId,
+    /// Seq of the parent's `ChildStarted` event.
+    pub command: Seq,
+    /// How deep the child is: 1 for a child of a top-level run.
+    pub depth: u32,
 }
 
 /// The effect behind a [`Event::ValueRecorded`].
@@ -216,6 +281,8 @@ pub enum CommandKind {
     Patch,
     /// A compensation.
     Compensation,
+    /// A child run.
+    Child,
 }
 
 impl std::fmt::Display for CommandKind {
@@ -227,6 +294,7 @@ impl std::fmt::Display for CommandKind {
             CommandKind::Value => "value",
             CommandKind::Patch => "patch",
             CommandKind::Compensation => "compensation",
+            CommandKind::Child => "child",
         })
     }
 }
@@ -258,6 +326,9 @@ impl Event {
             Event::ValueRecorded { site, kind, .. } => {
                 Some(CommandIdentity { kind: CommandKind::Value, name: kind.as_str(), site: *site })
             }
+            Event::ChildStarted { site, workflow, .. } => {
+                Some(CommandIdentity { kind: CommandKind::Child, name: workflow, site: *site })
+            }
             Event::CompensationScheduled { site, activity, .. } => {
                 Some(CommandIdentity { kind: CommandKind::Compensation, name: activity, site: *site })
             }
@@ -275,6 +346,9 @@ impl Event {
             | Event::ActivityFailed { scheduled, .. }
             | Event::CompensationCompleted { scheduled, .. }
             | Event::CompensationFailed { scheduled, .. } => Some(*scheduled),
+            Event::ChildCompleted { started, .. }
+            | Event::ChildFailed { started, .. }
+            | Event::ChildCancelled { started, .. } => Some(*started),
             Event::TimerFired { started } => Some(*started),
             Event::SignalReceived { awaited, .. } | Event::SignalTimedOut { awaited } => Some(*awaited),
             _ => None,
@@ -283,7 +357,7 @@ impl Event {
 
     /// Whether the event ends the run.
     pub fn is_terminal(&self) -> bool {
-        matches!(self, Event::RunCompleted { .. } | Event::RunFailed { .. } | Event::RunCancelled { .. })
+        self.terminal_status().is_some()
     }
 
     /// The status a run has once this event is in its history: `Some` for
@@ -294,6 +368,7 @@ impl Event {
             Event::RunCompleted { .. } => Some(RunStatus::Completed),
             Event::RunFailed { .. } => Some(RunStatus::Failed),
             Event::RunCancelled { .. } => Some(RunStatus::Cancelled),
+            Event::RunContinuedAsNew { .. } => Some(RunStatus::Continued),
             _ => None,
         }
     }
@@ -312,6 +387,11 @@ impl Event {
             Event::SignalTimedOut { .. } => "signal_timed_out",
             Event::ValueRecorded { .. } => "value_recorded",
             Event::PatchMarker { .. } => "patch_marker",
+            Event::ChildStarted { .. } => "child_started",
+            Event::ChildCompleted { .. } => "child_completed",
+            Event::ChildFailed { .. } => "child_failed",
+            Event::ChildCancelled { .. } => "child_cancelled",
+            Event::RunContinuedAsNew { .. } => "run_continued_as_new",
             Event::CompensationScheduled { .. } => "compensation_scheduled",
             Event::CompensationCompleted { .. } => "compensation_completed",
             Event::CompensationFailed { .. } => "compensation_failed",

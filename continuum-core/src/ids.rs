@@ -16,6 +16,16 @@ impl RunId {
     pub fn new_random() -> Self {
         Self(Uuid::new_v4())
     }
+
+    /// A run id derived from `parent`, a call site and a discriminator (a
+    /// caller's key, or the command's seq): the same inputs always give
+    /// the same id, so a replayed parent never starts a second child.
+    pub fn derived(parent: RunId, site: SiteId, discriminator: &str) -> Self {
+        let mut name = Vec::with_capacity(8 + discriminator.len());
+        name.extend_from_slice(&site.0.to_be_bytes());
+        name.extend_from_slice(discriminator.as_bytes());
+        Self(Uuid::new_v5(&parent.0, &name))
+    }
 }
 
 impl fmt::Display for RunId {

@@ -21,15 +21,15 @@ pub mod workflow;
 
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
 pub use crate::context::{
-    ActivityCall, Compensable, CompensableCall, Compensate, CompensateAll, CompensationError, CompensationRef,
-    CompensationReport, SignalWait, Sleep, WorkflowContext,
+    ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,
+    CompensationError, CompensationRef, CompensationReport, SignalWait, Sleep, StartChild, WorkflowContext,
 };
 pub use crate::engine::{Engine, EngineConfig, EngineStats, Replayed, RunOutcome, StartRequest, replay_history};
 pub use crate::error::{
-    ActivityError, ActivityErrorKind, AwaitError, CancelError, CommandDescription, IntoActivityError, JournalError,
-    ReplayDriftError, RunFailure, SignalError, SignalSendError, StartError, WorkflowError,
+    ActivityError, ActivityErrorKind, AwaitError, CancelError, ChildError, CommandDescription, IntoActivityError,
+    JournalError, ReplayDriftError, RunFailure, SignalError, SignalSendError, StartError, WorkflowError,
 };
-pub use crate::event::{CommandKind, Event, HistoryEvent, ValueKind};
+pub use crate::event::{CommandKind, Event, HistoryEvent, ParentRef, ValueKind};
 pub use crate::ids::{RunId, Seq, SiteId, SiteInfo, VersionHash};
 pub use crate::journal::{InMemoryJournal, Journal, RunInfo, RunStatus};
 pub use crate::payload::{Payload, PayloadError};

@@ -100,9 +100,11 @@ pub(crate) async fn commit(
     for &i in &sent {
         a.push(&writes[i])?;
     }
+    a.sort();
     let rows: Vec<ResultRow> = sqlx::query_as(
         "SELECT * FROM continuum_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)",
+         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
+         $37, $38, $39)",
     )
     .bind(&a.w_run)
     .bind(&a.w_token)
@@ -113,6 +115,9 @@ pub(crate) async fn commit(
     .bind(&a.w_workflow)
     .bind(&a.w_version)
     .bind(&a.w_started)
+    .bind(&a.w_parent)
+    .bind(&a.w_parent_seq)
+    .bind(&a.w_depth)
     .bind(&a.e_run)
     .bind(&a.e_seq)
     .bind(&a.e_at)
@@ -133,6 +138,12 @@ pub(crate) async fn commit(
     .bind(&a.s_activity)
     .bind(&a.s_key)
     .bind(&a.s_output)
+    .bind(&a.rc_run)
+    .bind(&a.rc_seq)
+    .bind(&a.cr_parent)
+    .bind(&a.cr_seq)
+    .bind(&a.cr_child)
+    .bind(&a.cr_outcome)
     .bind(secs(run_lease))
     .fetch_all(pool)
     .await
@@ -221,6 +232,9 @@ struct Arrays<'a> {
     w_workflow: Vec<Option<&'a str>>,
     w_version: Vec<Option<Vec<u8>>>,
     w_started: Vec<Option<DateTime<Utc>>>,
+    w_parent: Vec<Option<Uuid>>,
+    w_parent_seq: Vec<Option<i64>>,
+    w_depth: Vec<i32>,
     e_run: Vec<Uuid>,
     e_seq: Vec<i64>,
     e_at: Vec<DateTime<Utc>>,
@@ -241,18 +255,37 @@ struct Arrays<'a> {
     s_activity: Vec<&'a str>,
     s_key: Vec<&'a str>,
     s_output: Vec<&'a str>,
+    rc_run: Vec<Uuid>,
+    rc_seq: Vec<i64>,
+    cr_parent: Vec<Uuid>,
+    cr_seq: Vec<i64>,
+    cr_child: Vec<Uuid>,
+    cr_outcome: Vec<String>,
 }
 
 impl<'a> Arrays<'a> {
     fn push(&mut self, w: &'a RunWrite) -> Result<(), JournalError> {
         let run = w.append.lease.run.0;
         let status = status_after(w);
-        let started = match (&w.create, w.append.events.first()) {
-            (Some(_), Some(HistoryEvent { at, event: Event::RunStarted { workflow, version, .. }, .. })) => {
-                Some((workflow.as_str(), version.0.to_vec(), *at))
+        let (started, parent) = match (&w.create, w.append.events.first()) {
+            (Some(_), Some(HistoryEvent { at, event: Event::RunStarted { workflow, version, parent, .. }, .. })) => {
+                (Some((workflow.as_str(), version.0.to_vec(), *at)), *parent)
             }
-            _ => None,
+            _ => (None, None),
         };
+        self.w_parent.push(parent.map(|p| p.run.0));
+        self.w_parent_seq.push(parent.map(|p| to_i64(p.command)));
+        self.w_depth.push(parent.map_or(0, |p| i32::try_from(p.depth).unwrap_or(i32::MAX)));
+        for &seq in &w.append.resolved_children {
+            self.rc_run.push(run);
+            self.rc_seq.push(to_i64(seq));
+        }
+        if let Some(report) = &w.append.child_report {
+            self.cr_parent.push(report.parent.0);
+            self.cr_seq.push(to_i64(report.command));
+            self.cr_child.push(run);
+            self.cr_outcome.push(json(&report.outcome)?);
+        }
         self.w_run.push(run);
         self.w_token.push(to_i64(w.append.lease.token));
         self.w_first.push(w.append.events.first().map(|e| to_i64(e.seq)));
@@ -291,6 +324,22 @@ impl<'a> Arrays<'a> {
             self.t_lease.push(t.lease_to_writer.map(secs));
         }
         self.push_results(w)
+    }
+
+    /// Orders the rows whose locks other committers may also take: task
+    /// deletes by (run, seq), stored results by (activity, key).
+    fn sort(&mut self) {
+        let mut r: Vec<(Uuid, i64)> = self.r_run.iter().copied().zip(self.r_seq.iter().copied()).collect();
+        r.sort_unstable();
+        (self.r_run, self.r_seq) = r.into_iter().unzip();
+        let mut s: Vec<(&str, &str, Uuid, &str)> = (0..self.s_run.len())
+            .map(|i| (self.s_activity[i], self.s_key[i], self.s_run[i], self.s_output[i]))
+            .collect();
+        s.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        self.s_activity = s.iter().map(|x| x.0).collect();
+        self.s_key = s.iter().map(|x| x.1).collect();
+        self.s_run = s.iter().map(|x| x.2).collect();
+        self.s_output = s.iter().map(|x| x.3).collect();
     }
 
     fn push_results(&mut self, w: &'a RunWrite) -> Result<(), JournalError> {

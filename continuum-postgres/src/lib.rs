@@ -33,11 +33,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
-use continuum_core::event::{Event, HistoryEvent};
+use continuum_core::event::{Event, HistoryEvent, ParentRef};
 use continuum_core::ids::{RunId, Seq, VersionHash};
 use continuum_core::journal::{
-    ActivityTask, AttemptResult, Claim, CreateRun, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend,
-    RunInfo, RunStatus, RunWake, RunWrite, TaskLease, TaskOutcome, Written,
+    ActivityTask, AttemptResult, ChildReport, Claim, CreateRun, Journal, Lease, MailboxSignal, NewRun, PendingWork,
+    RunAppend, RunInfo, RunStatus, RunWake, RunWrite, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
@@ -120,6 +120,7 @@ fn parse_status(s: &str) -> Result<RunStatus, JournalError> {
         "completed" => RunStatus::Completed,
         "failed" => RunStatus::Failed,
         "cancelled" => RunStatus::Cancelled,
+        "continued" => RunStatus::Continued,
         other => return Err(JournalError::Backend(format!("unknown run status `{other}` in the database"))),
     })
 }
@@ -211,7 +212,8 @@ impl PostgresJournal {
 
     async fn run_row(&self, run: RunId) -> Result<RunInfo, JournalError> {
         let row = sqlx::query(
-            "SELECT workflow_id, workflow, version, status, started_at, last_seq FROM continuum_runs WHERE id = $1",
+            "SELECT workflow_id, workflow, version, status, started_at, last_seq, parent_id, parent_seq, depth \
+             FROM continuum_runs WHERE id = $1",
         )
         .bind(run.0)
         .fetch_optional(&self.pool)
@@ -243,6 +245,17 @@ fn run_info(run: RunId, row: &sqlx::postgres::PgRow) -> Result<RunInfo, JournalE
         status: parse_status(&status)?,
         started_at: row.try_get("started_at").map_err(backend)?,
         last_seq: to_u64(row.try_get("last_seq").map_err(backend)?),
+        parent: match (
+            row.try_get::<Option<Uuid>, _>("parent_id").map_err(backend)?,
+            row.try_get::<Option<i64>, _>("parent_seq").map_err(backend)?,
+        ) {
+            (Some(parent), Some(seq)) => Some(ParentRef {
+                run: RunId(parent),
+                command: to_u64(seq),
+                depth: u32::try_from(row.try_get::<i32, _>("depth").map_err(backend)?).unwrap_or_default(),
+            }),
+            _ => None,
+        },
     })
 }
 
@@ -383,7 +396,13 @@ impl Journal for PostgresJournal {
         let started = HistoryEvent {
             seq: 1,
             at: Utc::now(),
-            event: Event::RunStarted { workflow: run.workflow, version: run.version, input: run.input },
+            event: Event::RunStarted {
+                workflow: run.workflow,
+                version: run.version,
+                input: run.input,
+                parent: None,
+                continued_from: None,
+            },
         };
         let write = RunWrite {
             create: Some(CreateRun { workflow_id: run.workflow_id }),
@@ -419,7 +438,8 @@ impl Journal for PostgresJournal {
             return Ok(None);
         }
         let row = sqlx::query(
-            "SELECT id, workflow_id, workflow, version, status, started_at, last_seq FROM continuum_runs \
+            "SELECT id, workflow_id, workflow, version, status, started_at, last_seq, parent_id, parent_seq, depth \
+             FROM continuum_runs \
              WHERE namespace = 'default' AND workflow_id = $1",
         )
         .bind(workflow_id)
@@ -790,6 +810,22 @@ impl Journal for PostgresJournal {
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
+        let children: Vec<(Uuid, i64, String)> = sqlx::query_as(
+            "SELECT parent_id, parent_seq, outcome FROM continuum_child_outcomes \
+             WHERE parent_id = ANY($1) ORDER BY parent_id, ended_at, parent_seq",
+        )
+        .bind(&ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let children = children
+            .into_iter()
+            .map(|(parent, seq, text)| {
+                let outcome = serde_json::from_str(&text)
+                    .map_err(|e| JournalError::Backend(format!("child outcome {parent}/{seq} does not decode: {e}")))?;
+                Ok(ChildReport { parent: RunId(parent), command: to_u64(seq), outcome })
+            })
+            .collect::<Result<Vec<_>, JournalError>>()?;
         let tasks = tasks
             .into_iter()
             .map(|(run, seq, attempts, text)| finished_outcome(RunId(run), seq, attempts, &text))
@@ -800,7 +836,18 @@ impl Journal for PostgresJournal {
                 (RunId(run), MailboxSignal { id: to_u64(id), name, payload: Payload::from_json_unchecked(payload) })
             })
             .collect();
-        Ok(PendingWork { tasks, signals })
+        Ok(PendingWork { tasks, signals, children })
+    }
+
+    async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM continuum_runs WHERE parent_id = $1 AND status = 'running' ORDER BY started_at, id",
+        )
+        .bind(run.0)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(ids.into_iter().map(RunId).collect())
     }
 
     fn run_wakeups(&self) -> Option<broadcast::Receiver<RunWake>> {

@@ -84,6 +84,8 @@ both_journals!(
     a_claim_takes_only_the_activities_asked_for,
     a_patch_marker_is_journaled_once_and_replayed_after_a_crash,
     a_saga_compensates_most_recent_first_across_a_crash,
+    a_child_finishes_once_when_its_parent_crashes,
+    cancelling_a_parent_cancels_its_three_level_tree,
 );
 
 #[activity(retry(max_attempts = 3, initial = "10ms"))]
@@ -185,9 +187,35 @@ async fn two_holds_then_refused(ctx: &WorkflowContext, tag: String) -> Result<()
     Ok(())
 }
 
+/// A child that works, waits on a timer, works again.
+#[workflow]
+async fn slow_child(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let n = ctx.activity(add_one, n).await?;
+    ctx.sleep(millis(600)).await;
+    Ok(ctx.activity(add_one, n).await?)
+}
+
+#[workflow]
+async fn waits_for_slow_child(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    Ok(ctx.child(slow_child, n).await? * 10)
+}
+
+/// Nested children down to `depth`, the innermost parked on a long timer.
+#[workflow]
+async fn tree(ctx: &WorkflowContext, depth: u32) -> Result<u32, WorkflowError> {
+    if depth == 0 {
+        ctx.sleep(hours(1)).await;
+        return Ok(0);
+    }
+    Ok(ctx.child(tree, depth - 1).await? + 1)
+}
+
 async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
     Runtime::builder()
         .journal(journal)
+        .workflow(slow_child)
+        .workflow(waits_for_slow_child)
+        .workflow(tree)
         .workflow(two_holds_then_refused)
         .activity(hold)
         .activity(refuse)
@@ -341,6 +369,8 @@ async fn a_fenced_writer_cannot_append(journal: Arc<dyn Journal>) {
         resolved_tasks: vec![],
         consumed_signals: vec![],
         stored_results: vec![],
+        resolved_children: vec![],
+        child_report: None,
     };
     let late = journal.append(write(stale.clone())).await;
     assert!(
@@ -361,6 +391,8 @@ async fn append_task(journal: &Arc<dyn Journal>, workflow_id: &str, t: NewActivi
         resolved_tasks: vec![],
         consumed_signals: vec![],
         stored_results: vec![],
+        resolved_children: vec![],
+        child_report: None,
     };
     journal.append(append).await.unwrap();
     lease.run
@@ -475,6 +507,74 @@ async fn a_saga_compensates_most_recent_first_across_a_crash(journal: Arc<dyn Jo
     assert_eq!(undone[3].2, 1);
 }
 
+/// The runtime running a parent and its child dies while the child waits
+/// on its timer; the next runtime finishes both, and the parent journals
+/// the child's start and end once each.
+async fn a_child_finishes_once_when_its_parent_crashes(journal: Arc<dyn Journal>) {
+    let first = runtime(journal.clone()).await;
+    let run = first
+        .start(waits_for_slow_child, 1, StartOptions::id(format!("parent-{}", continuum::RunId::new_random())))
+        .await
+        .unwrap()
+        .id();
+    wait_for(&journal, run, "child_started").await;
+    let child = journal
+        .history(run)
+        .await
+        .unwrap()
+        .iter()
+        .find_map(|e| match e.event {
+            Event::ChildStarted { child, .. } => Some(child),
+            _ => None,
+        })
+        .expect("a child");
+    wait_for(&journal, child, "timer_started").await;
+    drop(first);
+    let second = runtime(journal.clone()).await;
+    let outcome = second.await_outcome(run, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(outcome, RunOutcome::Completed(Payload::encode(&30u32).unwrap()));
+    assert_eq!(
+        kinds(&journal.history(run).await.unwrap()),
+        ["run_started", "child_started", "child_completed", "run_completed"]
+    );
+    assert_eq!(
+        kinds(&journal.history(child).await.unwrap()),
+        [
+            "run_started",
+            "activity_scheduled",
+            "activity_completed",
+            "timer_started",
+            "timer_fired",
+            "activity_scheduled",
+            "activity_completed",
+            "run_completed"
+        ]
+    );
+}
+
+async fn cancelling_a_parent_cancels_its_three_level_tree(journal: Arc<dyn Journal>) {
+    let rt = runtime(journal.clone()).await;
+    let root =
+        rt.start(tree, 3, StartOptions::id(format!("tree-{}", continuum::RunId::new_random()))).await.unwrap().id();
+    // Wait for the whole tree: each level starts the next.
+    let mut levels = vec![root];
+    while levels.len() < 4 {
+        let last = *levels.last().unwrap();
+        wait_for(&journal, last, "child_started").await;
+        let child = journal.history(last).await.unwrap().iter().find_map(|e| match e.event {
+            Event::ChildStarted { child, .. } => Some(child),
+            _ => None,
+        });
+        levels.push(child.expect("the next level"));
+    }
+    wait_for(&journal, levels[3], "timer_started").await;
+    rt.cancel(root, Some("shutting down".into())).await.unwrap();
+    for (depth, id) in levels.iter().enumerate() {
+        assert_eq!(journal.run_info(*id).await.unwrap().status, RunStatus::Cancelled, "depth {depth}");
+        assert_eq!(kinds(&journal.history(*id).await.unwrap()).last(), Some(&"run_cancelled"), "depth {depth}");
+    }
+}
+
 fn started(seq: u64) -> HistoryEvent {
     HistoryEvent {
         seq,
@@ -483,6 +583,8 @@ fn started(seq: u64) -> HistoryEvent {
             workflow: "journal_only".into(),
             version: VersionHash([7; 32]),
             input: Payload::unit(),
+            parent: None,
+            continued_from: None,
         },
     }
 }

@@ -144,6 +144,9 @@ impl Journal for SlowCommits {
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
         self.inner.pending_work(runs).await
     }
+    async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
+        self.inner.running_children(run).await
+    }
     fn run_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<RunWake>> {
         self.inner.run_wakeups()
     }

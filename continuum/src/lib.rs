@@ -4,13 +4,14 @@ pub use continuum_core::{
     Activity, clock, engine, error, event, future, ids, journal, payload, retry, runtime, workflow,
 };
 pub use continuum_core::{
-    ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, Clock,
-    CommandDescription, CommandKind, Compensable, CompensableCall, Compensate, CompensateAll, CompensationError,
-    CompensationRef, CompensationReport, Engine, EngineConfig, EngineStats, ErasedWorkflow, Event, HistoryEvent,
-    InMemoryJournal, IntoActivityError, Journal, JournalError, Payload, PayloadError, Registry, ReplayDriftError,
-    Replayed, RetryPolicy, RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq,
-    SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartError, StartOptions, SystemClock,
-    ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,
+    ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, ChildCall, ChildError,
+    ChildHandle, ChildResult, Clock, CommandDescription, CommandKind, Compensable, CompensableCall, Compensate,
+    CompensateAll, CompensationError, CompensationRef, CompensationReport, Engine, EngineConfig, EngineStats,
+    ErasedWorkflow, Event, HistoryEvent, InMemoryJournal, IntoActivityError, Journal, JournalError, ParentRef, Payload,
+    PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy, RunFailure, RunHandle, RunId, RunInfo, RunOutcome,
+    RunStatus, Runtime, RuntimeBuilder, Seq, SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep,
+    StartChild, StartError, StartOptions, SystemClock, ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow,
+    WorkflowContext, WorkflowError,
 };
 pub use continuum_macros::{activity, pure, workflow, workflows};
 
@@ -129,9 +130,9 @@ pub mod prelude {
     pub use crate::future::{Either, join, join_all, select, select_all, try_join, try_join_all};
     pub use crate::time::{days, hours, millis, minutes, seconds};
     pub use crate::{
-        ActivityError, Compensable, CompensationError, CompensationRef, CompensationReport, IntoActivityError,
-        RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext, WorkflowError, activity,
-        nondeterministic, pure, workflow, workflows,
+        ActivityError, ChildError, Compensable, CompensationError, CompensationRef, CompensationReport,
+        IntoActivityError, RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext, WorkflowError,
+        activity, nondeterministic, pure, workflow, workflows,
     };
     pub use serde::{Deserialize, Serialize};
 }

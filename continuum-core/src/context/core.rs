@@ -28,6 +28,7 @@ pub(crate) enum ResolutionKind {
     Activity(Result<Payload, ActivityError>),
     TimerFired,
     Signal(Option<Payload>),
+    Child(crate::engine::RunOutcome),
 }
 
 /// A command issued and not yet resolved; the engine re-arms these after a
@@ -36,6 +37,7 @@ pub(crate) enum ResolutionKind {
 pub(crate) enum OpenCommand {
     Activity,
     Compensation,
+    Child,
     Timer { fire_at: DateTime<Utc> },
     Signal { name: String, timeout_at: Option<DateTime<Utc>> },
 }
@@ -70,6 +72,17 @@ pub(crate) enum Recorded {
     FireAt(DateTime<Utc>),
     TimeoutAt(Option<DateTime<Utc>>),
     Value(Payload),
+    Child { input: Payload, child: RunId },
+}
+
+/// A child run a live command asked for, for the engine to create in the
+/// same commit that journals the command.
+#[derive(Debug, Clone)]
+pub(crate) struct NewChild {
+    pub(crate) seq: Seq,
+    pub(crate) child: RunId,
+    pub(crate) workflow: String,
+    pub(crate) input: Payload,
 }
 
 thread_local! {
@@ -150,6 +163,14 @@ pub(crate) struct RunCore {
     /// Compensations registered by completed activities and not yet run,
     /// oldest first.
     pub(crate) compensations: Vec<PendingCompensation>,
+    /// This run's parent, if it is a child.
+    pub(crate) parent: Option<crate::event::ParentRef>,
+    /// The deepest child allowed (`EngineConfig::max_child_depth`).
+    pub(crate) max_child_depth: u32,
+    /// Children started live since the last commit.
+    pub(crate) new_children: Vec<NewChild>,
+    /// Every child this run started (replayed or live).
+    pub(crate) children: HashSet<RunId>,
 }
 
 /// An undo step a completed activity registered (`compensate_with`).
@@ -172,6 +193,10 @@ impl RunCore {
         now: DateTime<Utc>,
     ) -> Self {
         let next_seq = history.last().map_or(1, |e| e.seq + 1);
+        let parent = history.first().and_then(|e| match &e.event {
+            Event::RunStarted { parent, .. } => *parent,
+            _ => None,
+        });
         Self {
             run,
             workflow,
@@ -192,6 +217,10 @@ impl RunCore {
             open: BTreeMap::new(),
             patches: HashMap::new(),
             compensations: Vec::new(),
+            parent,
+            max_child_depth: crate::engine::DEFAULT_MAX_CHILD_DEPTH,
+            new_children: Vec::new(),
+            children: HashSet::new(),
         }
     }
 
@@ -293,6 +322,7 @@ impl RunCore {
                 Event::TimerStarted { fire_at, .. } => Recorded::FireAt(*fire_at),
                 Event::SignalAwaited { timeout_at, .. } => Recorded::TimeoutAt(*timeout_at),
                 Event::ValueRecorded { value, .. } => Recorded::Value(value.clone()),
+                Event::ChildStarted { input, child, .. } => Recorded::Child { input: input.clone(), child: *child },
                 _ => Recorded::Nothing,
             };
             self.cursor += 1;

@@ -7,6 +7,7 @@
 //! [`RunFailure::SuspendLeak`] if workflow code awaits anything else, or
 //! polls an effect outside the engine's own poll.
 
+mod child;
 pub(crate) mod core;
 mod effects;
 mod saga;
@@ -20,6 +21,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
+pub use self::child::{ChildCall, ChildHandle, ChildResult, StartChild};
 pub use self::core::replaying;
 use self::core::{CallSite, Issued, Recorded, RunCore};
 pub use self::effects::{ActivityCall, SignalWait, Sleep};

@@ -24,23 +24,24 @@ use futures::stream::FuturesUnordered;
 use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
-use self::run::{Inbound, LiveRun};
+use self::run::{Inbound, Limits, LiveRun};
 use self::timers::{TimerKind, TimerWheel};
 use crate::clock::Clock;
-use crate::context::core::{OpenCommand, ResolutionKind};
+use crate::context::core::{NewChild, OpenCommand, ResolutionKind};
 use crate::error::{CancelError, JournalError, RunFailure, StartError};
-use crate::event::{Event, HistoryEvent};
+use crate::event::{Event, HistoryEvent, ParentRef};
 use crate::ids::{RunId, Seq};
 use crate::journal::{
-    ActivityTask, AttemptResult, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, RunAppend, RunStatus,
-    RunWrite, StoredResult, TaskOutcome, Written,
+    ActivityTask, AttemptResult, ChildReport, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, RunAppend,
+    RunStatus, RunWrite, StoredResult, TaskOutcome, Written,
 };
 use crate::payload::Payload;
 use crate::registry::Registry;
 use crate::workflow::ErasedWorkflow;
 
 /// How a run ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum RunOutcome {
     /// The workflow returned `Ok` with this encoded output.
     Completed(Payload),
@@ -92,7 +93,7 @@ pub fn replay_history(
     let now = history.last().map_or(first.at, |e| e.at);
     let recorded_end = history.last().and_then(|e| RunOutcome::from_event(&e.event));
     let lease = crate::journal::Lease { run, token: 0 };
-    let (mut live, failure) = LiveRun::new(workflow.clone(), run, history, lease, now, DEFAULT_MAX_PAYLOAD);
+    let (mut live, failure) = LiveRun::new(workflow.clone(), run, history, lease, now, Limits::DEFAULT);
     if let Some(f) = failure {
         return Err(f);
     }
@@ -188,7 +189,14 @@ pub struct EngineConfig {
     /// Journal commits in flight at once (each on its own database
     /// connection). A run is in at most one of them.
     pub max_in_flight: usize,
+    /// How deep child runs may nest: a run that would start a child
+    /// deeper than this fails (checked when the child would be created,
+    /// so the cancel cascade always reaches every descendant).
+    pub max_child_depth: u32,
 }
+
+/// The default [`EngineConfig::max_child_depth`].
+pub const DEFAULT_MAX_CHILD_DEPTH: u32 = 10;
 
 /// The default [`EngineConfig::max_payload_bytes`]: 8 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 8 * 1024 * 1024;
@@ -201,6 +209,7 @@ impl Default for EngineConfig {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD,
             max_batch: 512,
             max_in_flight: 2,
+            max_child_depth: DEFAULT_MAX_CHILD_DEPTH,
         }
     }
 }
@@ -242,6 +251,15 @@ struct Plan {
     outcome: Option<RunOutcome>,
     /// Tasks asked to be leased to this process.
     local: Vec<NewActivityTask>,
+    /// The run's parent, if it is a child.
+    parent: Option<RunId>,
+    /// The lease token the write presented (0 for a new run): the result
+    /// concerns the live run only if it still holds this token.
+    presented: u64,
+    /// A child's end, left for its parent.
+    report: Option<ChildReport>,
+    /// This process's attempt results the write journals.
+    attempts: Vec<(ActivityTask, AttemptResult)>,
 }
 
 /// A commit that ended, to hand to [`Engine::settle`].
@@ -281,6 +299,13 @@ pub struct Engine {
     dispatch: Vec<ActivityTask>,
     /// Activities scheduled here that no local worker runs (warned once).
     unrunnable: HashSet<String>,
+    /// Parked runs that have work waiting in the journal (a child ended).
+    wake_soon: Vec<RunId>,
+    /// Final attempt results of this process's workers that could not be
+    /// journaled with their run (its commit failed): to record on the
+    /// task with [`Journal::finish_attempt`] (see
+    /// [`take_handed_back`](Self::take_handed_back)).
+    handed_back: Vec<(ActivityTask, AttemptResult)>,
     timers: TimerWheel,
     outcomes: Arc<Outcomes>,
     config: EngineConfig,
@@ -311,6 +336,8 @@ impl Engine {
             local: None,
             dispatch: Vec::new(),
             unrunnable: HashSet::new(),
+            wake_soon: Vec::new(),
+            handed_back: Vec::new(),
             timers: TimerWheel::default(),
             outcomes: Arc::new(Outcomes::default()),
             config,
@@ -329,6 +356,22 @@ impl Engine {
     /// Tasks leased to this process by the commits so far, to run now.
     pub fn take_dispatch(&mut self) -> Vec<ActivityTask> {
         std::mem::take(&mut self.dispatch)
+    }
+
+    /// Final attempt results that could not be journaled with their run
+    /// (its write failed, or another process serves it now): the caller
+    /// records each on its task with [`Journal::finish_attempt`].
+    pub fn take_handed_back(&mut self) -> Vec<(ActivityTask, AttemptResult)> {
+        std::mem::take(&mut self.handed_back)
+    }
+
+    /// Stages the work waiting in the journal for parked runs that were
+    /// told of it by this engine itself (a child served here ended).
+    pub async fn stage_local_wakes(&mut self) {
+        let runs = std::mem::take(&mut self.wake_soon);
+        if !runs.is_empty() {
+            self.take_pending_work(runs).await;
+        }
     }
 
     /// How the starts staged with [`stage_start`](Self::stage_start) ended,
@@ -421,6 +464,22 @@ impl Engine {
         if let Some(existing) = self.staged_ids.get(&workflow_id) {
             return Err(StartError::DuplicateWorkflowId { workflow_id, existing: *existing });
         }
+        self.stage_new_run(workflow, id, workflow_id, req.input, None, None);
+        Ok(id)
+    }
+
+    /// Builds a run that does not exist yet, polls it to its first wait and
+    /// stages its creation (already leased to this engine) with its first
+    /// events for the next commit.
+    fn stage_new_run(
+        &mut self,
+        workflow: ErasedWorkflow,
+        id: RunId,
+        workflow_id: String,
+        input: Payload,
+        parent: Option<ParentRef>,
+        continued_from: Option<RunId>,
+    ) {
         let now = self.clock.now();
         let started = HistoryEvent {
             seq: 1,
@@ -428,12 +487,14 @@ impl Engine {
             event: Event::RunStarted {
                 workflow: workflow.name.to_owned(),
                 version: workflow.version,
-                input: req.input,
+                input,
+                parent,
+                continued_from,
             },
         };
         let lease = Lease { run: id, token: 0 };
         let (mut live, failure) =
-            LiveRun::new(workflow, id, Arc::from(vec![started.clone()]), lease, now, self.config.max_payload_bytes);
+            LiveRun::new(workflow, id, Arc::from(vec![started.clone()]), lease, now, self.limits());
         // The run's first event is journaled by the commit that creates it.
         live.core().outbox.push(started);
         live.pending_create = Some(workflow_id.clone());
@@ -448,7 +509,10 @@ impl Engine {
         self.staged_ids.insert(workflow_id, id);
         self.insert_live(live);
         self.pump(id);
-        Ok(id)
+    }
+
+    fn limits(&self) -> Limits {
+        Limits { max_payload: self.config.max_payload_bytes, max_child_depth: self.config.max_child_depth }
     }
 
     /// Loads the runs this engine should serve after a start: every
@@ -546,9 +610,14 @@ impl Engine {
             };
             return Some((task, result));
         }
-        let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result };
+        let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result: result.clone() };
         if let Some(live) = self.live.get_mut(&run) {
             live.inbox.push_back(Inbound::Task(outcome, store));
+            let result = match result {
+                Ok(output) => AttemptResult::Completed(output),
+                Err(error) => AttemptResult::Failed { error, retry_in: None },
+            };
+            live.attempts.push((task, result));
         }
         self.pump(run);
         None
@@ -668,6 +737,17 @@ impl Engine {
                 live.inbox.push_back(Inbound::Task(outcome, None));
             }
         }
+        for report in pending.children {
+            let run = report.parent;
+            if self.parked.contains_key(&run) {
+                to_load.insert(run);
+            } else if let Some(live) = self.live.get_mut(&run)
+                && live.is_open(report.command)
+            {
+                touched.insert(run);
+                live.inbox.push_back(Inbound::Child(report.command, report.outcome));
+            }
+        }
         for (run, signal) in pending.signals {
             if self.parked.contains_key(&run) {
                 to_load.insert(run);
@@ -713,13 +793,22 @@ impl Engine {
     }
 
     /// Cancels a run: journals `RunCancelled`, drops its future and its
-    /// timers. Nothing is appended to the run afterwards. Commits (with
+    /// timers, then cancels its running descendants (children,
+    /// grandchildren…, up to [`EngineConfig::max_child_depth`] levels).
+    /// Nothing is appended to a cancelled run afterwards. Commits (with
     /// whatever else is staged).
     pub async fn cancel(&mut self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {
-        let info = self.journal.run_info(run).await.map_err(|e| match e {
+        self.cancel_run(run, reason.clone()).await?;
+        self.cancel_descendants(run, reason).await;
+        Ok(())
+    }
+
+    async fn cancel_run(&mut self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {
+        let status = |e: JournalError| match e {
             JournalError::RunNotFound(r) => CancelError::RunNotFound(r),
             other => CancelError::Journal(other),
-        })?;
+        };
+        let info = self.journal.run_info(run).await.map_err(status)?;
         if info.status.is_terminal() {
             return Err(CancelError::RunTerminal { run, status: info.status });
         }
@@ -728,6 +817,13 @@ impl Engine {
             self.ensure_live(run).await;
         }
         if let Some(live) = self.live.get_mut(&run) {
+            if live.terminal {
+                // The run ended in memory; its end is not journaled yet.
+                // It wins: commit it and report it.
+                self.commit().await;
+                let info = self.journal.run_info(run).await.map_err(status)?;
+                return Err(CancelError::RunTerminal { run, status: info.status });
+            }
             let now = self.clock.now();
             live.cancel(event, now);
             self.mark_dirty(run);
@@ -746,12 +842,47 @@ impl Engine {
             self.timers.clear_run(run);
             self.outcomes.publish(run, RunOutcome::Cancelled(reason));
         }
-        info!(run_id = %run, workflow = %info.workflow, "run cancelled");
         match self.journal.run_info(run).await {
-            Ok(i) if i.status == RunStatus::Cancelled => Ok(()),
-            Ok(i) => Err(CancelError::RunTerminal { run, status: i.status }),
+            Ok(i) if i.status == RunStatus::Cancelled => {
+                info!(run_id = %run, workflow = %info.workflow, "run cancelled");
+                Ok(())
+            }
+            Ok(i) if i.status.is_terminal() => Err(CancelError::RunTerminal { run, status: i.status }),
+            Ok(_) => Err(CancelError::Journal(JournalError::Backend(format!(
+                "the cancel of run {run} was not journaled (its write failed); the run goes on — retry the cancel"
+            )))),
             Err(e) => Err(CancelError::Journal(e)),
         }
+    }
+
+    /// Cancels the running descendants of a cancelled run, level by level.
+    async fn cancel_descendants(&mut self, root: RunId, reason: Option<String>) {
+        let mut level = vec![root];
+        for _ in 0..=self.config.max_child_depth {
+            let mut next = Vec::new();
+            for parent in level {
+                let children = match self.journal.running_children(parent).await {
+                    Ok(children) => children,
+                    Err(e) => {
+                        warn!(run_id = %parent, error = %e, "listing children to cancel failed; they go on");
+                        continue;
+                    }
+                };
+                for child in children {
+                    match self.cancel_run(child, reason.clone()).await {
+                        Ok(()) | Err(CancelError::RunTerminal { .. }) => {}
+                        Err(e) => warn!(run_id = %child, parent_id = %parent, error = %e, "cancelling a child failed"),
+                    }
+                    next.push(child);
+                }
+            }
+            if next.is_empty() {
+                return;
+            }
+            level = next;
+        }
+        warn!(run_id = %root, max = self.config.max_child_depth,
+            "the cancel cascade stopped at the maximum child depth; deeper descendants go on");
     }
 
     fn insert_live(&mut self, mut live: LiveRun) {
@@ -763,7 +894,9 @@ impl Engine {
 
     /// Forgets a run this engine no longer serves.
     fn drop_run(&mut self, run: RunId) {
-        self.live.remove(&run);
+        if let Some(live) = self.live.remove(&run) {
+            self.handed_back.extend(live.attempts);
+        }
         self.parked.remove(&run);
         self.timers.clear_run(run);
     }
@@ -834,7 +967,7 @@ impl Engine {
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;
         info!(run_id = %run, workflow = workflow.name, events = history.len(), "replaying run");
-        let (mut live, failure) = LiveRun::new(workflow, run, history, lease, now, self.config.max_payload_bytes);
+        let (mut live, failure) = LiveRun::new(workflow, run, history, lease, now, self.limits());
         let ended = match failure {
             Some(f) => Some(live.fail(f)),
             None => live.replay(now),
@@ -851,14 +984,19 @@ impl Engine {
                     }
                     OpenCommand::Signal { timeout_at: None, .. }
                     | OpenCommand::Activity
-                    | OpenCommand::Compensation => {}
+                    | OpenCommand::Compensation
+                    | OpenCommand::Child => {}
                 }
             }
-            for signal in self.journal.mailbox(run).await? {
+            let pending = self.journal.pending_work(&[run]).await?;
+            for (_, signal) in pending.signals {
                 live.offer_signal(signal);
             }
-            for outcome in self.journal.finished_tasks(run).await? {
+            for outcome in pending.tasks {
                 live.inbox.push_back(Inbound::Task(outcome, None));
+            }
+            for report in pending.children {
+                live.inbox.push_back(Inbound::Child(report.command, report.outcome));
             }
         }
         self.insert_live(live);
@@ -879,6 +1017,48 @@ impl Engine {
     /// so the history records the order the workflow observed; the run is
     /// then staged for the next commit.
     fn pump(&mut self, run: RunId) {
+        loop {
+            self.pump_once(run);
+            let children = match self.live.get_mut(&run) {
+                Some(live) => std::mem::take(&mut live.core().new_children),
+                None => return,
+            };
+            if children.is_empty() {
+                break;
+            }
+            let mut refused = false;
+            for child in children {
+                if let Err(outcome) = self.stage_child(run, child.clone()) {
+                    refused = true;
+                    if let Some(live) = self.live.get_mut(&run) {
+                        live.inbox.push_back(Inbound::Child(child.seq, outcome));
+                    }
+                }
+            }
+            if !refused {
+                break;
+            }
+        }
+        self.mark_dirty(run);
+    }
+
+    /// Stages the creation of a child a live command asked for, in the
+    /// same commit as the parent's `ChildStarted` (see
+    /// [`flush`](Self::flush)). A child whose workflow is not registered
+    /// here is refused: the parent gets that as the child's outcome.
+    fn stage_child(&mut self, parent: RunId, child: NewChild) -> Result<(), RunOutcome> {
+        let Some(workflow) = self.registry.workflow(&child.workflow).cloned() else {
+            warn!(run_id = %parent, child = %child.workflow, "child workflow is not registered here; the parent gets an error");
+            return Err(RunOutcome::Failed(RunFailure::UnknownWorkflow { name: child.workflow }));
+        };
+        let depth = self.live.get(&parent).and_then(|l| l.core().parent).map_or(0, |p| p.depth) + 1;
+        let parent_ref = ParentRef { run: parent, command: child.seq, depth };
+        debug!(run_id = %parent, child_id = %child.child, workflow = workflow.name, "starting a child run");
+        self.stage_new_run(workflow, child.child, child.child.to_string(), child.input, Some(parent_ref), None);
+        Ok(())
+    }
+
+    fn pump_once(&mut self, run: RunId) {
         let now = self.clock.now();
         let Some(live) = self.live.get_mut(&run) else { return };
         while !live.terminal {
@@ -912,6 +1092,24 @@ impl Engine {
                             ),
                         };
                         live.deliver(outcome.seq, event, kind, now);
+                    }
+                    Inbound::Child(seq, outcome) => {
+                        live.resolved_children.push(seq);
+                        if !live.is_open(seq) {
+                            continue;
+                        }
+                        let event = match &outcome {
+                            RunOutcome::Completed(output) => {
+                                Event::ChildCompleted { started: seq, output: output.clone() }
+                            }
+                            RunOutcome::Failed(failure) => {
+                                Event::ChildFailed { started: seq, failure: failure.clone() }
+                            }
+                            RunOutcome::Cancelled(reason) => {
+                                Event::ChildCancelled { started: seq, reason: reason.clone() }
+                            }
+                        };
+                        live.deliver(seq, event, ResolutionKind::Child(outcome), now);
                     }
                     Inbound::TimerFired(seq) => {
                         if live.is_open(seq) {
@@ -952,7 +1150,6 @@ impl Engine {
                 now,
             );
         }
-        self.mark_dirty(run);
     }
 
     /// Commits everything staged and waits for every commit in flight:
@@ -962,7 +1159,10 @@ impl Engine {
         loop {
             while self.flush() {}
             if !self.settle_next().await {
-                break;
+                if self.wake_soon.is_empty() {
+                    break;
+                }
+                self.stage_local_wakes().await;
             }
         }
     }
@@ -984,11 +1184,41 @@ impl Engine {
         let max = self.config.max_batch.max(1);
         let mut batch = Vec::new();
         let mut waiting = Vec::new();
+        // A child being created goes in the commit that journals its
+        // parent's `ChildStarted`, never before it (nor alone after a
+        // parent write that was refused).
+        let mut children = Vec::new();
         for run in std::mem::take(&mut self.dirty) {
-            if batch.len() < max && !self.committing.contains(&run) {
+            if self.committing.contains(&run) {
+                waiting.push(run);
+            } else if let Some(parent) = self.creating_child_of(run) {
+                children.push((run, parent));
+            } else if batch.len() < max {
                 batch.push(run);
             } else {
                 waiting.push(run);
+            }
+        }
+        loop {
+            let before = children.len();
+            children.retain(|&(run, parent)| {
+                if batch.contains(&parent) {
+                    batch.push(run);
+                    false
+                } else {
+                    true
+                }
+            });
+            if children.len() == before {
+                break;
+            }
+        }
+        for (run, parent) in children {
+            let parent_pending = self.committing.contains(&parent) || waiting.contains(&parent);
+            if parent_pending || self.creating_child_of(parent).is_some() {
+                waiting.push(run);
+            } else {
+                batch.push(run);
             }
         }
         self.dirty = waiting;
@@ -1008,6 +1238,13 @@ impl Engine {
             Committed { plans, result }
         }));
         true
+    }
+
+    /// The parent of `run` if `run` is a child not yet created.
+    fn creating_child_of(&self, run: RunId) -> Option<RunId> {
+        let live = self.live.get(&run)?;
+        live.pending_create.as_ref()?;
+        live.core().parent.map(|p| p.run)
     }
 
     /// Commits in flight.
@@ -1044,13 +1281,21 @@ impl Engine {
             }
             Err(error) => {
                 warn!(%error, runs = plans.len(), "journal commit failed; its runs will be reloaded");
-                for plan in plans {
+                for mut plan in plans {
                     self.release_local(plan.local.len());
-                    if let Some(workflow_id) = &plan.create {
+                    // Results of this process's attempts go back to their
+                    // tasks, for the reloaded run to find there.
+                    self.handed_back.append(&mut plan.attempts);
+                    if let (Some(workflow_id), None) = (&plan.create, plan.parent) {
                         debug!(run_id = %plan.run, workflow_id, "start not confirmed");
                         self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
                     }
-                    self.live.remove(&plan.run);
+                    if !self.same_incarnation(plan.run, plan.presented) {
+                        continue;
+                    }
+                    if let Some(live) = self.live.remove(&plan.run) {
+                        self.handed_back.extend(live.attempts);
+                    }
                     self.timers.clear_run(plan.run);
                     self.reload.insert(plan.run);
                 }
@@ -1083,12 +1328,26 @@ impl Engine {
             let resolved_tasks = std::mem::take(&mut live.resolved_tasks);
             let consumed_signals = std::mem::take(&mut live.consumed_signals);
             let stored_results = std::mem::take(&mut live.stored_results);
-            if events.is_empty() && resolved_tasks.is_empty() && consumed_signals.is_empty() {
+            let resolved_children = std::mem::take(&mut live.resolved_children);
+            if events.is_empty()
+                && resolved_tasks.is_empty()
+                && consumed_signals.is_empty()
+                && resolved_children.is_empty()
+            {
                 continue;
             }
             let workflow = live.workflow.name;
-            let mut plan =
-                Plan { run, create: live.pending_create.take(), arms: Vec::new(), outcome: None, local: Vec::new() };
+            let mut plan = Plan {
+                run,
+                create: live.pending_create.take(),
+                arms: Vec::new(),
+                outcome: None,
+                local: Vec::new(),
+                parent: None,
+                presented: live.lease.token,
+                report: None,
+                attempts: std::mem::take(&mut live.attempts),
+            };
             for ev in &events {
                 debug!(run_id = %run, workflow, seq = ev.seq, event = ev.event.type_name(), "journaling event");
                 match &ev.event {
@@ -1128,6 +1387,15 @@ impl Engine {
                     }
                 }
             }
+            // A child's end is left for its parent in the same write.
+            let child_report = match (&plan.outcome, live.core().parent) {
+                (Some(outcome), Some(parent)) => {
+                    Some(ChildReport { parent: parent.run, command: parent.command, outcome: outcome.clone() })
+                }
+                _ => None,
+            };
+            plan.parent = live.core().parent.map(|p| p.run);
+            plan.report.clone_from(&child_report);
             writes.push(RunWrite {
                 create: plan.create.clone().map(|workflow_id| CreateRun { workflow_id }),
                 append: RunAppend {
@@ -1137,6 +1405,8 @@ impl Engine {
                     resolved_tasks,
                     consumed_signals,
                     stored_results,
+                    resolved_children,
+                    child_report,
                 },
             });
             plans.push(plan);
@@ -1152,16 +1422,31 @@ impl Engine {
         }
     }
 
+    /// Whether the live copy of `run` (if any) is the one that presented
+    /// `token`: a run dropped and loaded again meanwhile is another
+    /// incarnation, which an old write's result must not touch.
+    fn same_incarnation(&self, run: RunId, token: u64) -> bool {
+        self.live.get(&run).is_none_or(|l| l.lease.token == token)
+    }
+
     /// Acts on one run's write once the journal has answered.
     fn settle_one(&mut self, plan: Plan, result: Result<Written, JournalError>) {
         let run = plan.run;
+        let current = self.same_incarnation(run, plan.presented);
         let written = match result {
             Ok(written) => written,
             Err(error) => {
                 self.release_local(plan.local.len());
+                self.handed_back.extend(plan.attempts);
                 let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
-                match plan.create {
-                    Some(_) => {
+                match (&plan.create, plan.parent) {
+                    // A child whose derived id exists already was created
+                    // by an earlier attempt of the same command: that run
+                    // goes on and reports to the parent.
+                    (Some(_), Some(parent)) => {
+                        debug!(run_id = %run, parent_id = %parent, %error, "child run exists already");
+                    }
+                    (Some(_), None) => {
                         let error = match error {
                             JournalError::DuplicateWorkflowId { workflow_id, existing } => {
                                 StartError::DuplicateWorkflowId { workflow_id, existing }
@@ -1173,18 +1458,20 @@ impl Engine {
                     }
                     // Fenced or conflicting: another engine owns the run
                     // now. Drop our copy; nothing of it was applied.
-                    None => warn!(run_id = %run, workflow, %error, "journal write rejected; dropping the run"),
+                    (None, _) => warn!(run_id = %run, workflow, %error, "journal write rejected; dropping the run"),
                 }
-                self.drop_run(run);
+                if current {
+                    self.drop_run(run);
+                }
                 return;
             }
         };
-        if plan.create.is_some() {
+        if let (Some(_), None) = (&plan.create, plan.parent) {
             let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
             info!(run_id = %run, workflow, "run started");
             self.start_results.push((run, Ok(run)));
         }
-        if let Some(live) = self.live.get_mut(&run) {
+        if current && let Some(live) = self.live.get_mut(&run) {
             live.lease = written.lease;
         }
         self.release_local(plan.local.len().saturating_sub(written.leased_tasks.len()));
@@ -1203,7 +1490,7 @@ impl Engine {
                 });
             }
         }
-        if self.owns(run) {
+        if current && self.owns(run) {
             for (at, seq, kind) in plan.arms {
                 self.timers.arm(at, run, seq, kind);
             }
@@ -1215,8 +1502,20 @@ impl Engine {
                 RunOutcome::Failed(failure) => warn!(run_id = %run, workflow, %failure, "run failed"),
                 RunOutcome::Cancelled(_) => info!(run_id = %run, workflow, "run cancelled"),
             }
-            self.drop_run(run);
+            if current {
+                self.drop_run(run);
+            }
             self.outcomes.publish(run, outcome);
+        }
+        // A child's end reaches a parent served here at once; the journal
+        // holds it for any other.
+        if let Some(report) = plan.report {
+            if let Some(parent) = self.live.get_mut(&report.parent) {
+                parent.inbox.push_back(Inbound::Child(report.command, report.outcome));
+                self.pump(report.parent);
+            } else if self.parked.contains_key(&report.parent) {
+                self.wake_soon.push(report.parent);
+            }
         }
     }
 
@@ -1225,8 +1524,12 @@ impl Engine {
         if self.live.len() <= max {
             return;
         }
-        let mut by_age: Vec<(u64, RunId)> =
-            self.live.values().filter(|l| !l.dirty && !l.terminal).map(|l| (l.last_active, l.run)).collect();
+        let mut by_age: Vec<(u64, RunId)> = self
+            .live
+            .values()
+            .filter(|l| !l.dirty && !l.terminal && !self.committing.contains(&l.run))
+            .map(|l| (l.last_active, l.run))
+            .collect();
         by_age.sort_unstable();
         let excess = self.live.len() - max;
         for (_, run) in by_age.into_iter().take(excess) {

@@ -12,6 +12,7 @@ use futures::future::BoxFuture;
 
 use crate::context::core::{Resolution, ResolutionKind, RunCore};
 use crate::context::{EngineAbort, WorkflowContext};
+use crate::engine::RunOutcome;
 use crate::error::{CommandDescription, RunFailure};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
@@ -25,8 +26,24 @@ pub(crate) enum Inbound {
     /// A finished task; with the idempotency entry to store if the
     /// outcome came straight from this process's worker.
     Task(TaskOutcome, Option<StoredResult>),
+    /// A child run ended: the `ChildStarted` seq and how.
+    Child(Seq, crate::engine::RunOutcome),
     TimerFired(Seq),
     SignalTimedOut(Seq),
+}
+
+/// Limits a run's effects observe (from `EngineConfig`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) max_payload: usize,
+    pub(crate) max_child_depth: u32,
+}
+
+impl Limits {
+    pub(crate) const DEFAULT: Limits = Limits {
+        max_payload: crate::engine::DEFAULT_MAX_PAYLOAD,
+        max_child_depth: crate::engine::DEFAULT_MAX_CHILD_DEPTH,
+    };
 }
 
 /// Counts wakes; the engine polls after every delivery regardless, so the
@@ -62,6 +79,12 @@ pub(crate) struct LiveRun {
     pub(crate) consumed_signals: Vec<u64>,
     /// Idempotency entries of activities resolved since the last commit.
     pub(crate) stored_results: Vec<StoredResult>,
+    /// Child outcomes journaled since the last commit (by command seq).
+    pub(crate) resolved_children: Vec<Seq>,
+    /// Final results of this process's attempts delivered since the last
+    /// commit: kept until the commit confirms them, so a failed commit
+    /// can record them on their tasks instead.
+    pub(crate) attempts: Vec<(crate::journal::ActivityTask, crate::journal::AttemptResult)>,
     /// The workflow id of a run not yet in the journal: the next commit
     /// creates it.
     pub(crate) pending_create: Option<String>,
@@ -98,7 +121,7 @@ impl LiveRun {
         history: Arc<[HistoryEvent]>,
         lease: Lease,
         now: DateTime<Utc>,
-        max_payload: usize,
+        limits: Limits,
     ) -> (Self, Option<RunFailure>) {
         let start = match history.first().map(|e| (&e.event, e.seq)) {
             Some((Event::RunStarted { input, .. }, seq)) => Ok((input.clone(), seq)),
@@ -107,7 +130,8 @@ impl LiveRun {
             }
         };
         let mut core = RunCore::new(run, workflow.name, workflow.sites, history, now);
-        core.max_payload = max_payload;
+        core.max_payload = limits.max_payload;
+        core.max_child_depth = limits.max_child_depth;
         let core = Arc::new(Mutex::new(core));
         let ctx = WorkflowContext::new(core.clone(), run, workflow.name);
         let (future, failure) = match start {
@@ -130,6 +154,8 @@ impl LiveRun {
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
             stored_results: Vec::new(),
+            resolved_children: Vec::new(),
+            attempts: Vec::new(),
             pending_create: None,
             dirty: false,
             terminal: false,
@@ -258,6 +284,15 @@ impl LiveRun {
                                 ResolutionKind::Activity(Err(error.clone()))
                             }
                             Event::TimerFired { .. } => ResolutionKind::TimerFired,
+                            Event::ChildCompleted { output, .. } => {
+                                ResolutionKind::Child(RunOutcome::Completed(output.clone()))
+                            }
+                            Event::ChildFailed { failure, .. } => {
+                                ResolutionKind::Child(RunOutcome::Failed(failure.clone()))
+                            }
+                            Event::ChildCancelled { reason, .. } => {
+                                ResolutionKind::Child(RunOutcome::Cancelled(reason.clone()))
+                            }
                             Event::SignalReceived { payload, .. } => ResolutionKind::Signal(Some(payload.clone())),
                             _ => ResolutionKind::Signal(None),
                         };

@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    ActivityTask, AttemptResult, Claim, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, NewRun, RunAppend,
-    RunInfo, RunStatus, RunWrite, TaskLease, TaskOutcome, Written,
+    ActivityTask, AttemptResult, ChildReport, Claim, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, NewRun,
+    PendingWork, RunAppend, RunInfo, RunStatus, RunWrite, TaskLease, TaskOutcome, Written,
 };
 use crate::clock::{self, Clock, SystemClock};
 use crate::error::{ActivityError, ActivityErrorKind, JournalError};
@@ -45,6 +45,8 @@ struct RunRow {
     events: Vec<HistoryEvent>,
     lease_token: u64,
     mailbox: VecDeque<MailboxSignal>,
+    /// Outcomes of this run's children, not yet journaled by it.
+    child_outcomes: Vec<ChildReport>,
 }
 
 struct TaskRow {
@@ -136,7 +138,7 @@ impl State {
                 if self.runs.contains_key(&run) {
                     return Err(JournalError::Backend(format!("run {run} exists already")));
                 }
-                let Some(HistoryEvent { seq: 1, at, event: Event::RunStarted { workflow, version, .. } }) =
+                let Some(HistoryEvent { seq: 1, at, event: Event::RunStarted { workflow, version, parent, .. } }) =
                     append.events.first()
                 else {
                     return Err(JournalError::InvalidInput {
@@ -153,11 +155,20 @@ impl State {
                     status: RunStatus::Running,
                     started_at: *at,
                     last_seq: 0,
+                    parent: *parent,
                 };
                 let token = self.token();
                 self.workflow_ids.insert(create.workflow_id.clone(), run);
-                self.runs
-                    .insert(run, RunRow { info, events: Vec::new(), lease_token: token, mailbox: VecDeque::new() });
+                self.runs.insert(
+                    run,
+                    RunRow {
+                        info,
+                        events: Vec::new(),
+                        lease_token: token,
+                        mailbox: VecDeque::new(),
+                        child_outcomes: Vec::new(),
+                    },
+                );
                 token
             }
             None => {
@@ -180,8 +191,20 @@ impl State {
         }
         row.events.extend(append.events);
         row.mailbox.retain(|s| !append.consumed_signals.contains(&s.id));
+        row.child_outcomes.retain(|c| !append.resolved_children.contains(&c.command));
         if let Some(status) = terminal {
             row.info.status = status;
+            // An ended run's mailbox and children's outcomes go with it (a
+            // run that continued has handed its mailbox on).
+            row.mailbox.clear();
+            row.child_outcomes.clear();
+        }
+        // A child's end waits for its parent, unless the parent has ended.
+        if let Some(report) = append.child_report
+            && let Some(parent) = self.runs.get_mut(&report.parent)
+            && !parent.info.status.is_terminal()
+        {
+            parent.child_outcomes.push(report);
         }
         for seq in append.resolved_tasks {
             self.tasks.remove(&(run, seq));
@@ -233,7 +256,13 @@ impl Journal for InMemoryJournal {
         let started = HistoryEvent {
             seq: 1,
             at: now,
-            event: Event::RunStarted { workflow: run.workflow, version: run.version, input: run.input },
+            event: Event::RunStarted {
+                workflow: run.workflow,
+                version: run.version,
+                input: run.input,
+                parent: None,
+                continued_from: None,
+            },
         };
         let write = RunWrite {
             create: Some(CreateRun { workflow_id: run.workflow_id }),
@@ -474,6 +503,37 @@ impl Journal for InMemoryJournal {
                 _ => None,
             })
             .collect())
+    }
+
+    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
+        let st = self.lock();
+        let mut work = PendingWork::default();
+        for run in runs {
+            let Some(row) = st.runs.get(run) else { continue };
+            work.signals.extend(row.mailbox.iter().map(|s| (*run, s.clone())));
+            work.children.extend(row.child_outcomes.iter().cloned());
+            work.tasks.extend(st.tasks.range((*run, 0)..=(*run, Seq::MAX)).filter_map(
+                |((r, seq), t)| match &t.state {
+                    TaskState::Finished { result } => {
+                        Some(TaskOutcome { run: *r, seq: *seq, attempts: t.attempts, result: result.clone() })
+                    }
+                    _ => None,
+                },
+            ));
+        }
+        Ok(work)
+    }
+
+    async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
+        let st = self.lock();
+        let mut children: Vec<_> = st
+            .runs
+            .values()
+            .filter(|r| r.info.parent.is_some_and(|p| p.run == run) && !r.info.status.is_terminal())
+            .map(|r| (r.info.started_at, r.info.id))
+            .collect();
+        children.sort();
+        Ok(children.into_iter().map(|(_, id)| id).collect())
     }
 
     async fn next_task_due(&self) -> Result<Option<DateTime<Utc>>, JournalError> {

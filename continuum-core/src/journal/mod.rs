@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 pub use memory::InMemoryJournal;
 
 use crate::error::{ActivityError, JournalError};
-use crate::event::HistoryEvent;
+use crate::event::{HistoryEvent, ParentRef};
 use crate::ids::{RunId, Seq, VersionHash};
 use crate::payload::Payload;
 use crate::retry::RetryPolicy;
@@ -35,6 +35,9 @@ pub enum RunStatus {
     Failed,
     /// Cancelled.
     Cancelled,
+    /// Continued as a new run (`continue_as_new`); the chain goes on in
+    /// its successor.
+    Continued,
 }
 
 impl RunStatus {
@@ -51,6 +54,7 @@ impl fmt::Display for RunStatus {
             RunStatus::Completed => "completed",
             RunStatus::Failed => "failed",
             RunStatus::Cancelled => "cancelled",
+            RunStatus::Continued => "continued",
         })
     }
 }
@@ -72,6 +76,9 @@ pub struct RunInfo {
     pub started_at: DateTime<Utc>,
     /// Seq of the last event.
     pub last_seq: Seq,
+    /// For a child run: its parent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent: Option<ParentRef>,
 }
 
 /// A run to insert.
@@ -140,6 +147,23 @@ pub struct RunAppend {
     /// Activity outputs to keep under their idempotency key (activities
     /// completed by the writer's own worker, journaled by `events`).
     pub stored_results: Vec<StoredResult>,
+    /// Child outcomes waiting for this run (by `ChildStarted` seq) that
+    /// `events` journal.
+    pub resolved_children: Vec<Seq>,
+    /// For a child run whose `events` end it: the outcome to leave for its
+    /// parent, in the same atomic step (the parent is told to look).
+    pub child_report: Option<ChildReport>,
+}
+
+/// A child run's end, waiting for its parent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildReport {
+    /// The parent run.
+    pub parent: RunId,
+    /// Seq of the parent's `ChildStarted` event.
+    pub command: Seq,
+    /// How the child ended.
+    pub outcome: crate::engine::RunOutcome,
 }
 
 impl RunAppend {
@@ -152,6 +176,8 @@ impl RunAppend {
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
             stored_results: Vec::new(),
+            resolved_children: Vec::new(),
+            child_report: None,
         }
     }
 }
@@ -407,15 +433,16 @@ pub trait Journal: Send + Sync + 'static {
         Ok(Vec::new())
     }
 
-    /// Finished activity tasks and mailbox signals of `runs` that may not
-    /// have reached the process serving them: another process finished the
-    /// task or took the signal and died before its engine passed it on.
-    /// The serving process asks periodically, so such work is never
-    /// stranded. A journal only one process uses has nothing to report.
-    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
-        let _ = runs;
-        Ok(PendingWork::default())
-    }
+    /// Work waiting in the journal for `runs`: finished activity tasks
+    /// whose outcome is not in their run's history, unconsumed mailbox
+    /// signals, outcomes of children their parent has not journaled. A
+    /// process reads it when it loads a run, when another process hints
+    /// that work arrived ([`run_wakeups`](Self::run_wakeups)), and
+    /// periodically, so such work is never stranded.
+    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError>;
+
+    /// The running children of `run` (whose parent it is).
+    async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError>;
 
     /// Hints that runs have work another process recorded (see
     /// [`RunWake`]), for journals shared by several processes; `None` if
@@ -446,4 +473,6 @@ pub struct PendingWork {
     pub tasks: Vec<TaskOutcome>,
     /// Unconsumed signals, oldest first per run.
     pub signals: Vec<(RunId, MailboxSignal)>,
+    /// Outcomes of children not yet journaled by their parents.
+    pub children: Vec<ChildReport>,
 }

@@ -465,6 +465,7 @@ async fn engine_loop(
         } else if !woken.is_empty() {
             engine.stage_wake(Some(woken)).await;
         }
+        engine.stage_local_wakes().await;
         engine.stage_due_timers().await;
         if engine.has_reloads() && tokio::time::Instant::now() >= next_reload {
             engine.reload_runs().await;
@@ -486,6 +487,7 @@ async fn engine_loop(
         for task in engine.take_dispatch() {
             let _ = local.send(task);
         }
+        handed_back.extend(engine.take_handed_back());
         for (task, result) in handed_back.drain(..) {
             // Another process serves the run: record the result on the
             // task; the journal tells the run's owner.

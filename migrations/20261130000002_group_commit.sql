@@ -11,7 +11,12 @@
 -- e_*: the events; c_*: mailbox signals consumed; r_*: activity tasks
 --      resolved; t_*: activity tasks created (t_lease not NULL: inserted
 --      leased to the writer for that many seconds); s_*: activity outputs
---      kept under their idempotency key.
+--      kept under their idempotency key; rc_*: child outcomes the parent
+--      journaled; cr_*: a child's end, left for its parent (which is told
+--      on the runs channel).
+--
+-- The caller sorts r_* by (run, seq) and s_* by (activity, key), so rows
+-- are locked in one order by every committer.
 --
 -- Returns one row per refused write and per lease handed out:
 --   ('missing', run)                  the run does not exist
@@ -31,12 +36,15 @@
 CREATE FUNCTION continuum_commit(
     w_run uuid[], w_token bigint[], w_first bigint[], w_last bigint[], w_status text[],
     w_wid text[], w_workflow text[], w_version bytea[], w_started timestamptz[],
+    w_parent uuid[], w_parent_seq bigint[], w_depth integer[],
     e_run uuid[], e_seq bigint[], e_at timestamptz[], e_event text[],
     c_run uuid[], c_signal bigint[],
     r_run uuid[], r_seq bigint[],
     t_run uuid[], t_seq bigint[], t_activity text[], t_input text[], t_retry text[],
     t_timeout bigint[], t_key text[], t_lease float8[],
     s_run uuid[], s_activity text[], s_key text[], s_output text[],
+    rc_run uuid[], rc_seq bigint[],
+    cr_parent uuid[], cr_seq bigint[], cr_child uuid[], cr_outcome text[],
     run_lease float8)
 RETURNS TABLE (o_kind text, o_run uuid, o_seq bigint, o_token bigint, o_detail text)
 LANGUAGE plpgsql
@@ -77,11 +85,14 @@ BEGIN
         SELECT 1 FROM unnest(w_wid) AS w(wid) WHERE w.wid IS NOT NULL) THEN
         WITH ins AS (
             INSERT INTO continuum_runs
-                (id, workflow_id, workflow, version, started_at, last_seq, status, lease_token, lease_until)
+                (id, workflow_id, workflow, version, started_at, last_seq, status, lease_token, lease_until,
+                 parent_id, parent_seq, depth)
             SELECT w.run, w.wid, w.wf, w.ver, w.started, w.last, w.status,
-                   nextval('continuum_lease_token'), now() + make_interval(secs => run_lease)
-            FROM unnest(w_run, w_wid, w_workflow, w_version, w_started, w_last, w_status)
-                 AS w(run, wid, wf, ver, started, last, status)
+                   nextval('continuum_lease_token'), now() + make_interval(secs => run_lease),
+                   w.parent, w.parent_seq, w.depth
+            FROM unnest(w_run, w_wid, w_workflow, w_version, w_started, w_last, w_status,
+                        w_parent, w_parent_seq, w_depth)
+                 AS w(run, wid, wf, ver, started, last, status, parent, parent_seq, depth)
             WHERE w.wid IS NOT NULL
             ORDER BY w.wid
             ON CONFLICT (namespace, workflow_id) DO NOTHING
@@ -119,12 +130,40 @@ BEGIN
         WHERE s.id = c.id AND NOT (c.run = ANY(bad));
     END IF;
 
-    -- Outstanding work of an ended run is dropped: a late completion finds
-    -- no task and is discarded.
-    IF 'running' <> ALL(w_status) THEN
+    -- Outstanding work of a run that ended is dropped: a late completion
+    -- finds no task and is discarded; its mailbox and its children's
+    -- outcomes go with it (a run that continued hands its mailbox on
+    -- first).
+    IF 'running' <> ANY(w_status) THEN
         DELETE FROM continuum_tasks t
         USING unnest(w_run, w_status) AS w(run, status)
         WHERE t.run_id = w.run AND w.status <> 'running' AND NOT (w.run = ANY(bad));
+        DELETE FROM continuum_signals s
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE s.run_id = w.run AND w.status NOT IN ('running', 'continued') AND NOT (w.run = ANY(bad));
+        DELETE FROM continuum_child_outcomes o
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE o.parent_id = w.run AND w.status <> 'running' AND NOT (w.run = ANY(bad));
+    END IF;
+
+    IF cardinality(rc_run) > 0 THEN
+        DELETE FROM continuum_child_outcomes o
+        USING unnest(rc_run, rc_seq) AS r(run, seq)
+        WHERE o.parent_id = r.run AND o.parent_seq = r.seq AND NOT (r.run = ANY(bad));
+    END IF;
+
+    -- A child's end waits for its parent (unless the parent has ended),
+    -- and the parent's process is told.
+    IF cardinality(cr_parent) > 0 THEN
+        INSERT INTO continuum_child_outcomes (parent_id, parent_seq, child_id, outcome)
+        SELECT c.parent, c.seq, c.child, c.outcome
+        FROM unnest(cr_parent, cr_seq, cr_child, cr_outcome) AS c(parent, seq, child, outcome)
+        JOIN continuum_runs p ON p.id = c.parent AND p.status = 'running'
+        WHERE NOT (c.child = ANY(bad))
+        ON CONFLICT DO NOTHING;
+        PERFORM pg_notify('continuum_runs', c.parent::text)
+        FROM unnest(cr_parent, cr_child) AS c(parent, child)
+        WHERE NOT (c.child = ANY(bad));
     END IF;
 
     IF cardinality(r_run) > 0 THEN
