@@ -260,13 +260,12 @@ fn run_info(run: RunId, row: &sqlx::postgres::PgRow) -> Result<RunInfo, JournalE
 }
 
 /// Wakes `wait_for_tasks` when a task is announced, and passes run hints
-/// on to the runtimes using this journal. `PgListener` is reconnected with
-/// backoff after a dropped connection; since hints may have been missed
-/// meanwhile, a reconnect sends [`RunWake::All`]. `wait_for_tasks` also
-/// times out, so a lost notification costs at most one poll interval.
+/// on to the runtimes using this journal. After every (re)connection —
+/// once `LISTEN` is in place — it sends [`RunWake::All`], since hints sent
+/// while nobody listened are lost; `wait_for_tasks` also times out, so a
+/// lost task announcement costs at most one poll interval.
 async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::Sender<RunWake>) {
     let mut backoff = Duration::from_millis(100);
-    let mut reconnect = false;
     loop {
         let listener = async {
             let mut l = PgListener::connect_with(&pool).await?;
@@ -276,10 +275,8 @@ async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::Sender<RunWa
         match listener.await {
             Ok(mut l) => {
                 backoff = Duration::from_millis(100);
-                if reconnect {
-                    let _ = wakes.send(RunWake::All);
-                    ready.notify_one();
-                }
+                let _ = wakes.send(RunWake::All);
+                ready.notify_one();
                 loop {
                     match l.try_recv().await {
                         Ok(Some(n)) if n.channel() == RUNS_CHANNEL => match n.payload().parse::<Uuid>() {
@@ -289,15 +286,14 @@ async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::Sender<RunWa
                             Err(_) => tracing::debug!(payload = n.payload(), "ignoring a malformed run hint"),
                         },
                         Ok(Some(_)) => ready.notify_one(),
-                        // The connection was lost; `try_recv` reconnects on
-                        // the next call, but hints sent meanwhile are gone.
+                        // The connection was lost: connect and LISTEN anew,
+                        // then tell everyone to look.
                         Ok(None) => {
-                            tracing::debug!("journal listener lost its connection; reconnected");
-                            let _ = wakes.send(RunWake::All);
-                            ready.notify_one();
+                            tracing::debug!("journal listener lost its connection; reconnecting");
+                            break;
                         }
                         Err(e) => {
-                            tracing::debug!(error = %e, "journal listener failed");
+                            tracing::debug!(error = %e, "journal listener failed; reconnecting");
                             break;
                         }
                     }
@@ -308,14 +304,13 @@ async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::Sender<RunWa
                     return;
                 }
                 tracing::debug!(error = %e, "journal listener cannot connect; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
         if pool.is_closed() {
             return;
         }
-        reconnect = true;
-        tokio::time::sleep(backoff).await;
-        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
 }
 
@@ -427,6 +422,33 @@ impl Journal for PostgresJournal {
             Some(t) => Ok(Lease { run, token: to_u64(t) }),
             None => Err(self.missing_or_terminal(run).await),
         }
+    }
+
+    async fn reacquire_run(&self, lease: &Lease) -> Result<Lease, JournalError> {
+        let token: Option<i64> = sqlx::query_scalar(
+            "UPDATE continuum_runs SET lease_token = nextval('continuum_lease_token'), \
+             lease_until = now() + make_interval(secs => $3) \
+             WHERE id = $1 AND lease_token = $2 AND status = 'running' RETURNING lease_token",
+        )
+        .bind(lease.run.0)
+        .bind(to_i64(lease.token))
+        .bind(secs(self.run_lease))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        if let Some(t) = token {
+            return Ok(Lease { run: lease.run, token: to_u64(t) });
+        }
+        let info = self.run_row(lease.run).await?;
+        if info.status.is_terminal() {
+            return Err(JournalError::RunTerminal { run: lease.run, status: info.status });
+        }
+        let current: i64 = sqlx::query_scalar("SELECT lease_token FROM continuum_runs WHERE id = $1")
+            .bind(lease.run.0)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        Err(JournalError::Fenced { run: lease.run, presented: lease.token, current: to_u64(current) })
     }
 
     async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {

@@ -82,6 +82,7 @@ both_journals!(
     a_group_commit_checks_each_write_on_its_own,
     a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses,
     a_claim_takes_only_the_activities_asked_for,
+    an_ended_run_drops_its_tasks_even_in_a_batch_with_running_ones,
     a_patch_marker_is_journaled_once_and_replayed_after_a_crash,
     a_saga_compensates_most_recent_first_across_a_crash,
     a_child_finishes_once_when_its_parent_crashes,
@@ -476,6 +477,10 @@ async fn a_saga_compensates_most_recent_first_across_a_crash(journal: Arc<dyn Jo
     let first = runtime(journal.clone()).await;
     let run = first.start(two_holds_then_refused, tag.clone(), StartOptions::id(tag.clone())).await.unwrap().id();
     wait_for(&journal, run, "compensation_scheduled").await;
+    // The first release attempt is running (and hanging) in this runtime.
+    while !RELEASES.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().any(|t| t.starts_with(&tag)) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     drop(first);
     let second = runtime(journal.clone()).await;
     let outcome = second.await_outcome(run, Duration::from_secs(20)).await.unwrap();
@@ -685,6 +690,29 @@ async fn a_task_leased_to_its_writer_is_claimed_only_once_the_lease_lapses(journ
     assert!(claim.tasks[0].token > token);
     let lost = journal.heartbeat_tasks(&[held], Duration::from_secs(5)).await.unwrap();
     assert_eq!(lost, vec![held], "the old holder learns its lease is gone");
+}
+
+/// A run that ends in a commit shared with runs that go on loses its
+/// outstanding tasks: none is claimed again once its lease lapses.
+async fn an_ended_run_drops_its_tasks_even_in_a_batch_with_running_ones(journal: Arc<dyn Journal>) {
+    let ending = journal.create_run(new_run("ends-in-batch")).await.unwrap();
+    let going_on = journal.create_run(new_run("goes-on-in-batch")).await.unwrap();
+    let mut write = append(ending.clone(), 2);
+    write.append.new_tasks[0].lease_to_writer = Some(Duration::from_millis(200));
+    journal.commit(vec![write]).await.unwrap().pop().unwrap().unwrap();
+    let end = HistoryEvent { seq: 3, at: chrono::Utc::now(), event: Event::RunCompleted { output: Payload::unit() } };
+    let results = journal
+        .commit(vec![
+            RunWrite { create: None, append: RunAppend::events(ending.clone(), vec![end]) },
+            append(going_on.clone(), 2),
+        ])
+        .await
+        .unwrap();
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
+    assert!(claim.settled.is_empty(), "{:?}", claim.settled);
+    assert_eq!(claim.tasks.iter().map(|t| t.run).collect::<Vec<_>>(), vec![going_on.run], "only the live run's task");
 }
 
 async fn a_claim_takes_only_the_activities_asked_for(journal: Arc<dyn Journal>) {

@@ -81,6 +81,9 @@ impl Journal for SlowCommits {
     async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
         self.inner.acquire_run(run).await
     }
+    async fn reacquire_run(&self, lease: &Lease) -> Result<Lease, JournalError> {
+        self.inner.reacquire_run(lease).await
+    }
     async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
         self.inner.run_info(run).await
     }

@@ -693,6 +693,10 @@ impl Engine {
     /// those the journal cannot serve yet stay queued. Stages.
     pub async fn reload_runs(&mut self) {
         for run in std::mem::take(&mut self.reload) {
+            if self.live.contains_key(&run) || self.committing.contains(&run) {
+                // Loaded again meanwhile (by its next work, or adopted).
+                continue;
+            }
             match self.load(run).await {
                 Ok(()) => info!(run_id = %run, "run reloaded after a failed commit"),
                 Err(e @ JournalError::Backend(_)) => {
@@ -920,8 +924,14 @@ impl Engine {
 
     async fn load(&mut self, run: RunId) -> Result<(), JournalError> {
         let result = self.load_inner(run).await;
-        if result.is_err() {
+        // A transient failure keeps a parked run parked (its lease and
+        // timers stay, it is loaded at its next work); any other means it
+        // is not ours to serve.
+        if let Err(e) = &result
+            && !matches!(e, JournalError::Backend(_))
+        {
             self.parked.remove(&run);
+            self.timers.clear_run(run);
         }
         result
     }
@@ -940,7 +950,12 @@ impl Engine {
             warn!(run_id = %run, workflow = workflow.name, started_on = %info.version, registered = %workflow.version,
                 "run started on another version of its workflow; replay checks every command");
         }
-        let lease = self.journal.acquire_run(run).await?;
+        // A run kept parked is ours only if our lease still holds: another
+        // process may have adopted it while our renewals failed.
+        let lease = match self.parked.get(&run) {
+            Some(kept) => self.journal.reacquire_run(kept).await?,
+            None => self.journal.acquire_run(run).await?,
+        };
         let history = match self.journal.history(run).await {
             Ok(history) => history,
             Err(JournalError::CorruptEvent { run, seq, detail }) => {
@@ -963,6 +978,9 @@ impl Engine {
             }
             Err(e) => return Err(e),
         };
+        // Everything read before anything is armed: a failed read leaves
+        // no timer behind.
+        let pending = self.journal.pending_work(&[run]).await?;
         let now = self.clock.now();
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;
@@ -988,7 +1006,6 @@ impl Engine {
                     | OpenCommand::Child => {}
                 }
             }
-            let pending = self.journal.pending_work(&[run]).await?;
             for (_, signal) in pending.signals {
                 live.offer_signal(signal);
             }

@@ -285,6 +285,23 @@ impl Journal for InMemoryJournal {
         Ok(Lease { run, token })
     }
 
+    async fn reacquire_run(&self, lease: &Lease) -> Result<Lease, JournalError> {
+        let mut st = self.lock();
+        let row = st.row(lease.run)?;
+        let (status, current) = (row.info.status, row.lease_token);
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run: lease.run, status });
+        }
+        if current != lease.token {
+            return Err(JournalError::Fenced { run: lease.run, presented: lease.token, current });
+        }
+        let token = st.token();
+        if let Some(row) = st.runs.get_mut(&lease.run) {
+            row.lease_token = token;
+        }
+        Ok(Lease { run: lease.run, token })
+    }
+
     async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
         Ok(self.lock().row(run)?.info.clone())
     }

@@ -337,6 +337,11 @@ pub trait Journal: Send + Sync + 'static {
     /// Takes the lease of a run, fencing out any previous holder.
     async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError>;
 
+    /// Takes a fresh lease of a run the caller kept without its future,
+    /// only if `lease` is still the one in force; [`JournalError::Fenced`]
+    /// if another process took the run meanwhile.
+    async fn reacquire_run(&self, lease: &Lease) -> Result<Lease, JournalError>;
+
     /// The run's row.
     async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError>;
 

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use futures::FutureExt;
-use futures::future::{AbortHandle, Abortable};
+use futures::future::{AbortHandle, AbortRegistration, Abortable};
 use tokio::sync::mpsc;
 use tracing::{debug, error, warn};
 
@@ -119,7 +119,9 @@ pub(crate) async fn pool_loop<S: PoolSink>(
 ) {
     let held: Held = Arc::default();
     let mut attempts = tokio::task::JoinSet::new();
-    let mut queue: VecDeque<(ActivityTask, bool)> = VecDeque::new();
+    // Tasks in hand but not started yet: their leases are renewed like the
+    // running ones' (they are in `held` from the moment they arrive).
+    let mut queue: VecDeque<(ActivityTask, bool, AbortRegistration)> = VecDeque::new();
     let concurrency = config.concurrency.max(1);
     let mut heartbeat = tokio::time::interval((config.task_lease / 3).max(Duration::from_millis(10)));
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -131,9 +133,10 @@ pub(crate) async fn pool_loop<S: PoolSink>(
     let mut local_open = true;
     loop {
         while attempts.len() < concurrency
-            && let Some((task, is_local)) = queue.pop_front()
+            && let Some((task, is_local, registration)) = queue.pop_front()
         {
-            spawn_attempt(&mut attempts, &journal, &registry, &held, &in_hand, config, task, is_local, sink.clone());
+            let held = (held.clone(), in_hand.clone());
+            spawn_attempt(&mut attempts, &journal, &registry, held, config, task, is_local, registration, sink.clone());
         }
         let free = concurrency.saturating_sub(attempts.len());
         let claim = {
@@ -147,7 +150,7 @@ pub(crate) async fn pool_loop<S: PoolSink>(
         tokio::select! {
             biased;
             task = local.recv(), if local_open => match task {
-                Some(task) => queue.push_back((task, true)),
+                Some(task) => queue.push_back(hold(&held, task, true)),
                 None => local_open = false,
             },
             Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
@@ -173,7 +176,7 @@ pub(crate) async fn pool_loop<S: PoolSink>(
                             };
                             claim_at += idle.max(Duration::from_millis(1));
                         }
-                        queue.extend(claim.tasks.into_iter().map(|t| (t, false)));
+                        queue.extend(claim.tasks.into_iter().map(|t| hold(&held, t, false)));
                     }
                     Err(e) => {
                         error!(error = %e, "claiming activity tasks failed; backing off");
@@ -185,25 +188,38 @@ pub(crate) async fn pool_loop<S: PoolSink>(
     }
 }
 
+/// Takes a task in hand: its lease is renewed from now on, and losing it
+/// stops the attempt (before it starts, if it has not).
+fn hold(held: &Held, task: ActivityTask, is_local: bool) -> (ActivityTask, bool, AbortRegistration) {
+    let (abort, registration) = AbortHandle::new_pair();
+    held.lock().unwrap_or_else(PoisonError::into_inner).insert((task.run, task.seq), (task.token, abort));
+    (task, is_local, registration)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn spawn_attempt<S: PoolSink>(
     attempts: &mut tokio::task::JoinSet<()>,
     journal: &Arc<dyn Journal>,
     registry: &Arc<Registry>,
-    held: &Held,
-    in_hand: &Arc<AtomicUsize>,
+    (held, in_hand): (Held, Arc<AtomicUsize>),
     config: WorkerConfig,
     task: ActivityTask,
     is_local: bool,
+    registration: AbortRegistration,
     sink: S,
 ) {
-    let (abort, registration) = AbortHandle::new_pair();
     let key = (task.run, task.seq);
-    held.lock().unwrap_or_else(PoisonError::into_inner).insert(key, (task.token, abort));
-    let (journal, registry, held, in_hand) = (journal.clone(), registry.clone(), held.clone(), in_hand.clone());
+    let (journal, registry) = (journal.clone(), registry.clone());
     attempts.spawn(async move {
         let result = Abortable::new(execute_attempt(&registry, &task, &config), registration).await;
-        held.lock().unwrap_or_else(PoisonError::into_inner).remove(&key);
+        {
+            // Only our own entry: a newer lease of the same task (claimed
+            // again after ours was lost) is not ours to forget.
+            let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+            if held.get(&key).is_some_and(|(token, _)| *token == task.token) {
+                held.remove(&key);
+            }
+        }
         if is_local {
             in_hand.fetch_sub(1, Ordering::Relaxed);
         }
