@@ -36,3 +36,10 @@ CREATE TABLE continuum_child_outcomes (
 ALTER TABLE continuum_runs DROP CONSTRAINT continuum_runs_status_check;
 ALTER TABLE continuum_runs ADD CONSTRAINT continuum_runs_status_check
     CHECK (status IN ('running', 'completed', 'failed', 'cancelled', 'continued'));
+
+-- continue_as_new chains: a successor names the run it continues. The
+-- chain shares one workflow id, unique among chain roots.
+ALTER TABLE continuum_runs ADD COLUMN continued_from uuid;
+CREATE INDEX continuum_runs_continued_from ON continuum_runs (continued_from) WHERE continued_from IS NOT NULL;
+ALTER TABLE continuum_runs DROP CONSTRAINT continuum_runs_namespace_workflow_id_key;
+CREATE UNIQUE INDEX continuum_runs_workflow_id ON continuum_runs (namespace, workflow_id) WHERE continued_from IS NULL;

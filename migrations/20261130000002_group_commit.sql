@@ -7,7 +7,10 @@
 --      checked under its row lock: its lease token (the fence), its status
 --      and the end of its history (w_first must be last_seq + 1; NULL when
 --      the write carries no events). A new run has its workflow id in
---      w_wid and is inserted already leased to the writer.
+--      w_wid and is inserted already leased to the writer; a child names
+--      its parent (w_parent, w_parent_seq, w_depth), a successor the run it
+--      continues (w_from): it takes that run's workflow id, and both take
+--      the namespace and attributes of the run they come from.
 -- e_*: the events; c_*: mailbox signals consumed; r_*: activity tasks
 --      resolved; t_*: activity tasks created (t_lease not NULL: inserted
 --      leased to the writer for that many seconds); s_*: activity outputs
@@ -36,7 +39,7 @@
 CREATE FUNCTION continuum_commit(
     w_run uuid[], w_token bigint[], w_first bigint[], w_last bigint[], w_status text[],
     w_wid text[], w_workflow text[], w_version bytea[], w_started timestamptz[],
-    w_parent uuid[], w_parent_seq bigint[], w_depth integer[],
+    w_parent uuid[], w_parent_seq bigint[], w_depth integer[], w_from uuid[],
     e_run uuid[], e_seq bigint[], e_at timestamptz[], e_event text[],
     c_run uuid[], c_signal bigint[],
     r_run uuid[], r_seq bigint[],
@@ -86,16 +89,19 @@ BEGIN
         WITH ins AS (
             INSERT INTO continuum_runs
                 (id, workflow_id, workflow, version, started_at, last_seq, status, lease_token, lease_until,
-                 parent_id, parent_seq, depth)
-            SELECT w.run, w.wid, w.wf, w.ver, w.started, w.last, w.status,
+                 parent_id, parent_seq, depth, continued_from, namespace, search_attributes)
+            SELECT w.run, CASE WHEN w.from_run IS NULL THEN w.wid ELSE src.workflow_id END,
+                   w.wf, w.ver, w.started, w.last, w.status,
                    nextval('continuum_lease_token'), now() + make_interval(secs => run_lease),
-                   w.parent, w.parent_seq, w.depth
+                   w.parent, w.parent_seq, w.depth, w.from_run,
+                   coalesce(src.namespace, 'default'), coalesce(src.search_attributes, '{}'::jsonb)
             FROM unnest(w_run, w_wid, w_workflow, w_version, w_started, w_last, w_status,
-                        w_parent, w_parent_seq, w_depth)
-                 AS w(run, wid, wf, ver, started, last, status, parent, parent_seq, depth)
+                        w_parent, w_parent_seq, w_depth, w_from)
+                 AS w(run, wid, wf, ver, started, last, status, parent, parent_seq, depth, from_run)
+            LEFT JOIN continuum_runs src ON src.id = coalesce(w.from_run, w.parent)
             WHERE w.wid IS NOT NULL
             ORDER BY w.wid
-            ON CONFLICT (namespace, workflow_id) DO NOTHING
+            ON CONFLICT (namespace, workflow_id) WHERE continued_from IS NULL DO NOTHING
             RETURNING id, lease_token)
         SELECT coalesce(array_agg(ins.id), '{}'), coalesce(array_agg(ins.lease_token), '{}')
         INTO created_ids, created_tokens FROM ins;
@@ -105,7 +111,7 @@ BEGIN
         RETURN QUERY
         SELECT 'duplicate', w.run, NULL::bigint, NULL::bigint, c.id::text
         FROM unnest(w_run, w_wid) AS w(run, wid)
-        LEFT JOIN continuum_runs c ON c.namespace = 'default' AND c.workflow_id = w.wid
+        LEFT JOIN continuum_runs c ON c.namespace = 'default' AND c.workflow_id = w.wid AND c.continued_from IS NULL
         WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids));
         bad := bad || ARRAY(
             SELECT w.run FROM unnest(w_run, w_wid) AS w(run, wid)
@@ -128,6 +134,21 @@ BEGIN
         DELETE FROM continuum_signals s
         USING unnest(c_run, c_signal) AS c(run, id)
         WHERE s.id = c.id AND NOT (c.run = ANY(bad));
+    END IF;
+
+    -- A run that continued hands its undelivered signals and its running
+    -- children to its successor.
+    IF 'continued' = ANY(w_status) THEN
+        UPDATE continuum_signals s SET run_id = n.id
+        FROM continuum_runs n
+        WHERE n.continued_from = s.run_id
+          AND s.run_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                           WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+        UPDATE continuum_runs c SET parent_id = n.id
+        FROM continuum_runs n
+        WHERE n.continued_from = c.parent_id AND c.status = 'running'
+          AND c.parent_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                              WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
     END IF;
 
     -- Outstanding work of a run that ended is dropped: a late completion

@@ -22,7 +22,8 @@ pub mod workflow;
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
 pub use crate::context::{
     ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,
-    CompensationError, CompensationRef, CompensationReport, SignalWait, Sleep, StartChild, WorkflowContext,
+    CompensationError, CompensationRef, CompensationReport, ContinueAsNew, SignalWait, Sleep, StartChild,
+    WorkflowContext,
 };
 pub use crate::engine::{Engine, EngineConfig, EngineStats, Replayed, RunOutcome, StartRequest, replay_history};
 pub use crate::error::{

@@ -104,7 +104,7 @@ pub(crate) async fn commit(
     let rows: Vec<ResultRow> = sqlx::query_as(
         "SELECT * FROM continuum_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
          $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
-         $37, $38, $39)",
+         $37, $38, $39, $40)",
     )
     .bind(&a.w_run)
     .bind(&a.w_token)
@@ -118,6 +118,7 @@ pub(crate) async fn commit(
     .bind(&a.w_parent)
     .bind(&a.w_parent_seq)
     .bind(&a.w_depth)
+    .bind(&a.w_from)
     .bind(&a.e_run)
     .bind(&a.e_seq)
     .bind(&a.e_at)
@@ -235,6 +236,7 @@ struct Arrays<'a> {
     w_parent: Vec<Option<Uuid>>,
     w_parent_seq: Vec<Option<i64>>,
     w_depth: Vec<i32>,
+    w_from: Vec<Option<Uuid>>,
     e_run: Vec<Uuid>,
     e_seq: Vec<i64>,
     e_at: Vec<DateTime<Utc>>,
@@ -267,12 +269,18 @@ impl<'a> Arrays<'a> {
     fn push(&mut self, w: &'a RunWrite) -> Result<(), JournalError> {
         let run = w.append.lease.run.0;
         let status = status_after(w);
-        let (started, parent) = match (&w.create, w.append.events.first()) {
-            (Some(_), Some(HistoryEvent { at, event: Event::RunStarted { workflow, version, parent, .. }, .. })) => {
-                (Some((workflow.as_str(), version.0.to_vec(), *at)), *parent)
-            }
-            _ => (None, None),
+        let (started, parent, from) = match (&w.create, w.append.events.first()) {
+            (
+                Some(_),
+                Some(HistoryEvent {
+                    at,
+                    event: Event::RunStarted { workflow, version, parent, continued_from, .. },
+                    ..
+                }),
+            ) => (Some((workflow.as_str(), version.0.to_vec(), *at)), *parent, *continued_from),
+            _ => (None, None, None),
         };
+        self.w_from.push(from.map(|r| r.0));
         self.w_parent.push(parent.map(|p| p.run.0));
         self.w_parent_seq.push(parent.map(|p| to_i64(p.command)));
         self.w_depth.push(parent.map_or(0, |p| i32::try_from(p.depth).unwrap_or(i32::MAX)));

@@ -462,7 +462,7 @@ impl Journal for PostgresJournal {
         let row = sqlx::query(
             "SELECT id, workflow_id, workflow, version, status, started_at, last_seq, parent_id, parent_seq, depth \
              FROM continuum_runs \
-             WHERE namespace = 'default' AND workflow_id = $1",
+             WHERE namespace = 'default' AND workflow_id = $1 AND continued_from IS NULL",
         )
         .bind(workflow_id)
         .fetch_optional(&self.pool)
@@ -859,6 +859,21 @@ impl Journal for PostgresJournal {
             })
             .collect();
         Ok(PendingWork { tasks, signals, children })
+    }
+
+    async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError> {
+        let tip: Option<Uuid> = sqlx::query_scalar(
+            "WITH RECURSIVE chain (id, n) AS ( \
+                 SELECT id, 0 FROM continuum_runs WHERE id = $1 \
+                 UNION ALL \
+                 SELECT r.id, c.n + 1 FROM continuum_runs r JOIN chain c ON r.continued_from = c.id) \
+             SELECT id FROM chain ORDER BY n DESC LIMIT 1",
+        )
+        .bind(run.0)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
+        tip.map(RunId).ok_or(JournalError::RunNotFound(run))
     }
 
     async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {

@@ -147,6 +147,9 @@ impl Journal for SlowCommits {
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
         self.inner.pending_work(runs).await
     }
+    async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError> {
+        self.inner.chain_tip(run).await
+    }
     async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
         self.inner.running_children(run).await
     }

@@ -239,6 +239,11 @@ impl TestEnv {
     /// Puts a signal in a run's mailbox and runs what it unblocks.
     pub fn inject_signal<T: Serialize>(&mut self, run: RunId, name: &str, body: &T) -> Result<(), SignalSendError> {
         let payload = Payload::encode(body).map_err(SignalSendError::Encode)?;
+        // To the live tip of a `continue_as_new` chain, like the runtime.
+        let run = self.rt.block_on(self.journal.chain_tip(run)).map_err(|e| match e {
+            JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
+            other => SignalSendError::Journal(other),
+        })?;
         let signal = self.rt.block_on(self.journal.send_signal(run, name, payload)).map_err(|e| match e {
             JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
             JournalError::RunTerminal { run, status } => SignalSendError::RunTerminal { run, status },
@@ -261,9 +266,11 @@ impl TestEnv {
         self.outcome(run.id).map(|o| decode_outcome::<W>(run.id, o))
     }
 
-    /// The run's outcome if it has ended.
+    /// The run's outcome if it has ended (for a `continue_as_new` chain,
+    /// its last run's).
     pub fn outcome(&self, run: RunId) -> Option<RunOutcome> {
-        let history = self.history(run);
+        let tip = self.rt.block_on(self.journal.chain_tip(run)).unwrap_or(run);
+        let history = self.history(tip);
         history.last().and_then(|e| RunOutcome::from_event(&e.event))
     }
 

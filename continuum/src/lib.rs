@@ -6,12 +6,12 @@ pub use continuum_core::{
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, ChildCall, ChildError,
     ChildHandle, ChildResult, Clock, CommandDescription, CommandKind, Compensable, CompensableCall, Compensate,
-    CompensateAll, CompensationError, CompensationRef, CompensationReport, Engine, EngineConfig, EngineStats,
-    ErasedWorkflow, Event, HistoryEvent, InMemoryJournal, IntoActivityError, Journal, JournalError, ParentRef, Payload,
-    PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy, RunFailure, RunHandle, RunId, RunInfo, RunOutcome,
-    RunStatus, Runtime, RuntimeBuilder, Seq, SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep,
-    StartChild, StartError, StartOptions, SystemClock, ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow,
-    WorkflowContext, WorkflowError,
+    CompensateAll, CompensationError, CompensationRef, CompensationReport, ContinueAsNew, Engine, EngineConfig,
+    EngineStats, ErasedWorkflow, Event, HistoryEvent, InMemoryJournal, IntoActivityError, Journal, JournalError,
+    ParentRef, Payload, PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy, RunFailure, RunHandle, RunId,
+    RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq, SignalError, SignalSendError, SignalWait, SiteId,
+    SiteInfo, Sleep, StartChild, StartError, StartOptions, SystemClock, ValueKind, VersionHash, VirtualClock,
+    WorkerConfig, Workflow, WorkflowContext, WorkflowError,
 };
 pub use continuum_macros::{activity, pure, workflow, workflows};
 

@@ -171,6 +171,8 @@ pub(crate) struct RunCore {
     pub(crate) new_children: Vec<NewChild>,
     /// Every child this run started (replayed or live).
     pub(crate) children: HashSet<RunId>,
+    /// Set by `continue_as_new`: the successor's input.
+    pub(crate) continue_with: Option<Payload>,
 }
 
 /// An undo step a completed activity registered (`compensate_with`).
@@ -221,6 +223,7 @@ impl RunCore {
             max_child_depth: crate::engine::DEFAULT_MAX_CHILD_DEPTH,
             new_children: Vec::new(),
             children: HashSet::new(),
+            continue_with: None,
         }
     }
 

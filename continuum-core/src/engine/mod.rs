@@ -69,6 +69,14 @@ pub enum Replayed {
     /// The code reached the same end the history records (or, for a
     /// history without an end, ended after its last event).
     Ended(RunOutcome),
+    /// The code continued as new where the history did, with the same
+    /// input.
+    Continued {
+        /// The successor's input.
+        input: Payload,
+        /// The successor run the history names.
+        next: RunId,
+    },
     /// The history ends while the code waits; `open` lists what it waits
     /// on (seq of each open command).
     Waiting {
@@ -99,6 +107,14 @@ pub fn replay_history(
     }
     match live.replay(now) {
         None => Ok(Replayed::Waiting { open: live.core().open.keys().copied().collect() }),
+        Some(Event::RunContinuedAsNew { input, next }) => match live.continued.take() {
+            // Continued past the history's end: the successor is new.
+            Some((next, input)) if recorded_end.is_none() => Ok(Replayed::Continued { input, next }),
+            Some(_) => Err(RunFailure::SuspendLeak {
+                detail: format!("replay continued as new, history recorded {recorded_end:?}"),
+            }),
+            None => Ok(Replayed::Continued { input, next }),
+        },
         Some(end) => {
             let outcome = RunOutcome::from_event(&end).unwrap_or(RunOutcome::Cancelled(None));
             match (&outcome, &recorded_end) {
@@ -119,31 +135,49 @@ pub fn replay_history(
 /// Terminal outcomes published to waiters.
 #[derive(Default)]
 pub(crate) struct Outcomes {
-    waiting: Mutex<HashMap<RunId, watch::Sender<Option<RunOutcome>>>>,
+    /// Per run, the channels of those waiting on it: one of its own, plus
+    /// those forwarded from the runs it continues.
+    waiting: Mutex<HashMap<RunId, Vec<watch::Sender<Option<RunOutcome>>>>>,
 }
 
 impl Outcomes {
     pub(crate) fn subscribe(&self, run: RunId) -> watch::Receiver<Option<RunOutcome>> {
         let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        w.entry(run).or_insert_with(|| watch::channel(None).0).subscribe()
+        let senders = w.entry(run).or_default();
+        match senders.first() {
+            Some(sender) => sender.subscribe(),
+            None => {
+                let (sender, receiver) = watch::channel(None);
+                senders.push(sender);
+                receiver
+            }
+        }
     }
 
     /// Runs someone is waiting on.
     pub(crate) fn awaited(&self) -> Vec<RunId> {
         let w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        w.iter().filter(|(_, s)| s.receiver_count() > 0).map(|(r, _)| *r).collect()
+        w.iter().filter(|(_, s)| s.iter().any(|s| s.receiver_count() > 0)).map(|(r, _)| *r).collect()
     }
 
     pub(crate) fn publish(&self, run: RunId, outcome: RunOutcome) {
-        let sender = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&run);
-        if let Some(sender) = sender {
-            sender.send_replace(Some(outcome));
+        let senders = self.waiting.lock().unwrap_or_else(PoisonError::into_inner).remove(&run);
+        for sender in senders.into_iter().flatten() {
+            sender.send_replace(Some(outcome.clone()));
+        }
+    }
+
+    /// `run` continued as `next`: those waiting on it wait on `next` now.
+    pub(crate) fn forward(&self, run: RunId, next: RunId) {
+        let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(senders) = w.remove(&run) {
+            w.entry(next).or_default().extend(senders);
         }
     }
 
     pub(crate) fn forget(&self, run: RunId) {
         let mut w = self.waiting.lock().unwrap_or_else(PoisonError::into_inner);
-        if w.get(&run).is_some_and(|s| s.receiver_count() == 0) {
+        if w.get(&run).is_some_and(|s| s.iter().all(|s| s.receiver_count() == 0)) {
             w.remove(&run);
         }
     }
@@ -260,6 +294,11 @@ struct Plan {
     report: Option<ChildReport>,
     /// This process's attempt results the write journals.
     attempts: Vec<(ActivityTask, AttemptResult)>,
+    /// The successor, if the write ends the run by continuing it.
+    continued: Option<RunId>,
+    /// Whether a client waits for this run's start (not a child, not a
+    /// successor).
+    client_start: bool,
 }
 
 /// A commit that ended, to hand to [`Engine::settle`].
@@ -802,6 +841,12 @@ impl Engine {
     /// Nothing is appended to a cancelled run afterwards. Commits (with
     /// whatever else is staged).
     pub async fn cancel(&mut self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {
+        // Addressed to any run of a `continue_as_new` chain, the cancel
+        // reaches its live tip.
+        let run = self.journal.chain_tip(run).await.map_err(|e| match e {
+            JournalError::RunNotFound(r) => CancelError::RunNotFound(r),
+            other => CancelError::Journal(other),
+        })?;
         self.cancel_run(run, reason.clone()).await?;
         self.cancel_descendants(run, reason).await;
         Ok(())
@@ -1036,6 +1081,10 @@ impl Engine {
     fn pump(&mut self, run: RunId) {
         loop {
             self.pump_once(run);
+            let continued = self.live.get_mut(&run).and_then(|l| l.continued.take());
+            if let Some((next, input)) = continued {
+                self.stage_successor(run, next, input);
+            }
             let children = match self.live.get_mut(&run) {
                 Some(live) => std::mem::take(&mut live.core().new_children),
                 None => return,
@@ -1057,6 +1106,19 @@ impl Engine {
             }
         }
         self.mark_dirty(run);
+    }
+
+    /// Stages the successor of a run that continued as new, in the same
+    /// commit as the predecessor's end: the workflow's current version, an
+    /// empty history, the same parent (a continued child stays its
+    /// parent's child). The journal gives it the chain's workflow id.
+    fn stage_successor(&mut self, run: RunId, next: RunId, input: Payload) {
+        let Some(live) = self.live.get(&run) else { return };
+        let name = live.workflow.name;
+        let parent = live.core().parent;
+        let workflow = self.registry.workflow(name).cloned().unwrap_or_else(|| live.workflow.clone());
+        info!(run_id = %run, next_run_id = %next, workflow = name, "run continues as new");
+        self.stage_new_run(workflow, next, next.to_string(), input, parent, Some(run));
     }
 
     /// Stages the creation of a child a live command asked for, in the
@@ -1257,11 +1319,17 @@ impl Engine {
         true
     }
 
-    /// The parent of `run` if `run` is a child not yet created.
+    /// For a run not yet created, the run whose write must be in the same
+    /// commit: the predecessor of a successor, the parent of a child.
     fn creating_child_of(&self, run: RunId) -> Option<RunId> {
         let live = self.live.get(&run)?;
         live.pending_create.as_ref()?;
-        live.core().parent.map(|p| p.run)
+        let core = live.core();
+        let continued_from = match core.history.first().map(|e| &e.event) {
+            Some(Event::RunStarted { continued_from, .. }) => *continued_from,
+            _ => None,
+        };
+        continued_from.or(core.parent.map(|p| p.run))
     }
 
     /// Commits in flight.
@@ -1303,7 +1371,7 @@ impl Engine {
                     // Results of this process's attempts go back to their
                     // tasks, for the reloaded run to find there.
                     self.handed_back.append(&mut plan.attempts);
-                    if let (Some(workflow_id), None) = (&plan.create, plan.parent) {
+                    if let (Some(workflow_id), true) = (&plan.create, plan.client_start) {
                         debug!(run_id = %plan.run, workflow_id, "start not confirmed");
                         self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
                     }
@@ -1336,6 +1404,7 @@ impl Engine {
         let mut writes = Vec::with_capacity(batch.len());
         let mut plans = Vec::with_capacity(batch.len());
         for run in batch {
+            let depends_on = self.creating_child_of(run);
             let Some(live) = self.live.get_mut(&run) else { continue };
             live.dirty = false;
             let (events, mut new_tasks) = {
@@ -1364,7 +1433,10 @@ impl Engine {
                 presented: live.lease.token,
                 report: None,
                 attempts: std::mem::take(&mut live.attempts),
+                continued: None,
+                client_start: false,
             };
+            plan.client_start = plan.create.is_some() && depends_on.is_none();
             for ev in &events {
                 debug!(run_id = %run, workflow, seq = ev.seq, event = ev.event.type_name(), "journaling event");
                 match &ev.event {
@@ -1374,6 +1446,7 @@ impl Engine {
                     Event::SignalAwaited { timeout_at: Some(at), .. } if live.is_open(ev.seq) => {
                         plan.arms.push((*at, ev.seq, TimerKind::SignalTimeout));
                     }
+                    Event::RunContinuedAsNew { next, .. } => plan.continued = Some(*next),
                     other => {
                         if let Some(o) = RunOutcome::from_event(other) {
                             plan.outcome = Some(o);
@@ -1383,6 +1456,7 @@ impl Engine {
             }
             if let Some(local) = &self.local
                 && plan.outcome.is_none()
+                && plan.continued.is_none()
             {
                 for task in &new_tasks {
                     if self.registry.activity(&task.activity).is_none() && self.unrunnable.insert(task.activity.clone())
@@ -1456,14 +1530,14 @@ impl Engine {
                 self.release_local(plan.local.len());
                 self.handed_back.extend(plan.attempts);
                 let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
-                match (&plan.create, plan.parent) {
+                match (&plan.create, plan.client_start) {
                     // A child whose derived id exists already was created
                     // by an earlier attempt of the same command: that run
                     // goes on and reports to the parent.
-                    (Some(_), Some(parent)) => {
-                        debug!(run_id = %run, parent_id = %parent, %error, "child run exists already");
+                    (Some(_), false) => {
+                        debug!(run_id = %run, %error, "child or successor run not created");
                     }
-                    (Some(_), None) => {
+                    (Some(_), true) => {
                         let error = match error {
                             JournalError::DuplicateWorkflowId { workflow_id, existing } => {
                                 StartError::DuplicateWorkflowId { workflow_id, existing }
@@ -1483,10 +1557,16 @@ impl Engine {
                 return;
             }
         };
-        if let (Some(_), None) = (&plan.create, plan.parent) {
+        if plan.client_start {
             let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
             info!(run_id = %run, workflow, "run started");
             self.start_results.push((run, Ok(run)));
+        }
+        if let Some(next) = plan.continued {
+            if current {
+                self.drop_run(run);
+            }
+            self.outcomes.forward(run, next);
         }
         if current && let Some(live) = self.live.get_mut(&run) {
             live.lease = written.lease;

@@ -90,6 +90,9 @@ pub(crate) struct LiveRun {
     pub(crate) pending_create: Option<String>,
     /// Staged for the next commit.
     pub(crate) dirty: bool,
+    /// Set when the run continued as new (live): the successor's id and
+    /// input, for the engine to create in the same commit.
+    pub(crate) continued: Option<(RunId, Payload)>,
     /// Set once the run has produced its terminal event.
     pub(crate) terminal: bool,
     pub(crate) last_active: u64,
@@ -99,6 +102,8 @@ pub(crate) struct LiveRun {
 enum Polled {
     Pending,
     Done(Result<Payload, RunFailure>),
+    /// The workflow asked to continue as new with this input.
+    Continue(Payload),
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
@@ -158,6 +163,7 @@ impl LiveRun {
             attempts: Vec::new(),
             pending_create: None,
             dirty: false,
+            continued: None,
             terminal: false,
             last_active: 0,
         };
@@ -190,6 +196,9 @@ impl LiveRun {
         match result {
             Ok(Poll::Ready(out)) => Polled::Done(out),
             Ok(Poll::Pending) => {
+                if let Some(input) = core.continue_with.take() {
+                    return Polled::Continue(input);
+                }
                 if !core.has_waiters() && !core.is_replaying() {
                     return Polled::Done(Err(RunFailure::SuspendLeak {
                         detail: "the workflow is waiting on a future that is not a Continuum effect \
@@ -222,6 +231,28 @@ impl LiveRun {
         };
         self.core().push_event(event.clone());
         event
+    }
+
+    /// Ends the run as continued: its successor (a fresh run of the same
+    /// workflow, empty history) starts with `input`.
+    fn finish_continued(&mut self, input: Payload) -> Event {
+        if let Err(failure) = self.check_continue_input(&input) {
+            return self.finish(Err(failure));
+        }
+        self.future = None;
+        self.terminal = true;
+        let next = RunId::new_random();
+        self.continued = Some((next, input.clone()));
+        let event = Event::RunContinuedAsNew { input, next };
+        self.core().push_event(event.clone());
+        event
+    }
+
+    /// A successor's input must be the workflow's input type.
+    fn check_continue_input(&self, input: &Payload) -> Result<(), RunFailure> {
+        self.workflow.check_input(input).map_err(|error| RunFailure::Error {
+            message: format!("continue_as_new input is not the workflow's input type: {error}"),
+        })
     }
 
     /// Ends the run with a failure found before or during replay.
@@ -270,6 +301,45 @@ impl LiveRun {
                     return Some(match failure {
                         Some(f) => self.finish(Err(f)),
                         None => Event::RunCompleted { output },
+                    });
+                }
+                (Polled::Continue(input), None) => {
+                    drop(core);
+                    return Some(self.finish_continued(input));
+                }
+                (Polled::Continue(input), Some(recorded)) => {
+                    // The code continues; the history must have continued
+                    // here, with the same input — or failed the same way.
+                    if let Err(failure) = self.check_continue_input(&input) {
+                        drop(core);
+                        return Some(self.finish(Err(failure)));
+                    }
+                    let failure = match &recorded.event {
+                        Event::RunContinuedAsNew { input: recorded_input, .. } if *recorded_input == input => None,
+                        Event::RunContinuedAsNew { input: recorded_input, .. } => Some(core.drift_with(
+                            recorded.seq,
+                            None,
+                            None,
+                            Some(format!(
+                                "the workflow continues as new with {input} but the history recorded {recorded_input}"
+                            )),
+                        )),
+                        other => Some(core.drift_with(
+                            recorded.seq,
+                            core.expected_at_cursor().map(|(_, d)| d),
+                            None,
+                            Some(format!("the workflow continues as new where the history has {}", other.type_name())),
+                        )),
+                    };
+                    core.cursor = core.history.len();
+                    drop(core);
+                    return Some(match failure {
+                        Some(f) => self.finish(Err(f)),
+                        None => {
+                            self.future = None;
+                            self.terminal = true;
+                            recorded.event.clone()
+                        }
                     });
                 }
                 (Polled::Pending, None) => return None,
@@ -343,6 +413,7 @@ impl LiveRun {
         match self.poll(now) {
             Polled::Pending => None,
             Polled::Done(result) => Some(self.finish(result)),
+            Polled::Continue(input) => Some(self.finish_continued(input)),
         }
     }
 

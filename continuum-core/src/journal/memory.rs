@@ -47,6 +47,8 @@ struct RunRow {
     mailbox: VecDeque<MailboxSignal>,
     /// Outcomes of this run's children, not yet journaled by it.
     child_outcomes: Vec<ChildReport>,
+    /// The run it continued as, if it did.
+    continued_to: Option<RunId>,
 }
 
 struct TaskRow {
@@ -129,27 +131,38 @@ impl State {
         let run = append.lease.run;
         let token = match &create {
             Some(create) => {
-                if let Some(existing) = self.workflow_ids.get(&create.workflow_id) {
-                    return Err(JournalError::DuplicateWorkflowId {
-                        workflow_id: create.workflow_id.clone(),
-                        existing: *existing,
-                    });
-                }
-                if self.runs.contains_key(&run) {
-                    return Err(JournalError::Backend(format!("run {run} exists already")));
-                }
-                let Some(HistoryEvent { seq: 1, at, event: Event::RunStarted { workflow, version, parent, .. } }) =
-                    append.events.first()
+                let Some(HistoryEvent {
+                    seq: 1,
+                    at,
+                    event: Event::RunStarted { workflow, version, parent, continued_from, .. },
+                }) = append.events.first()
                 else {
                     return Err(JournalError::InvalidInput {
                         what: "new run",
                         detail: "its first event must be run_started at seq 1".into(),
                     });
                 };
+                if self.runs.contains_key(&run) {
+                    return Err(JournalError::Backend(format!("run {run} exists already")));
+                }
+                // A successor takes its chain's workflow id; a new chain's
+                // must be free.
+                let workflow_id = match continued_from {
+                    Some(prev) => self.row(*prev)?.info.workflow_id.clone(),
+                    None => {
+                        if let Some(existing) = self.workflow_ids.get(&create.workflow_id) {
+                            return Err(JournalError::DuplicateWorkflowId {
+                                workflow_id: create.workflow_id.clone(),
+                                existing: *existing,
+                            });
+                        }
+                        create.workflow_id.clone()
+                    }
+                };
                 check_seqs(run, 1, &append.events)?;
                 let info = RunInfo {
                     id: run,
-                    workflow_id: create.workflow_id.clone(),
+                    workflow_id: workflow_id.clone(),
                     workflow: workflow.clone(),
                     version: *version,
                     status: RunStatus::Running,
@@ -158,15 +171,37 @@ impl State {
                     parent: *parent,
                 };
                 let token = self.token();
-                self.workflow_ids.insert(create.workflow_id.clone(), run);
+                let mut mailbox = VecDeque::new();
+                match continued_from {
+                    // The predecessor's undelivered signals and running
+                    // children move to its successor.
+                    Some(prev) => {
+                        if let Some(p) = self.runs.get_mut(prev) {
+                            p.continued_to = Some(run);
+                            mailbox = std::mem::take(&mut p.mailbox);
+                        }
+                        for child in self.runs.values_mut() {
+                            if let Some(p) = child.info.parent.as_mut()
+                                && p.run == *prev
+                                && !child.info.status.is_terminal()
+                            {
+                                p.run = run;
+                            }
+                        }
+                    }
+                    None => {
+                        self.workflow_ids.insert(workflow_id, run);
+                    }
+                }
                 self.runs.insert(
                     run,
                     RunRow {
                         info,
                         events: Vec::new(),
                         lease_token: token,
-                        mailbox: VecDeque::new(),
+                        mailbox,
                         child_outcomes: Vec::new(),
+                        continued_to: None,
                     },
                 );
                 token
@@ -195,8 +230,10 @@ impl State {
         if let Some(status) = terminal {
             row.info.status = status;
             // An ended run's mailbox and children's outcomes go with it (a
-            // run that continued has handed its mailbox on).
-            row.mailbox.clear();
+            // run that continued hands its mailbox to its successor).
+            if status != RunStatus::Continued {
+                row.mailbox.clear();
+            }
             row.child_outcomes.clear();
         }
         // A child's end waits for its parent, unless the parent has ended.
@@ -328,15 +365,19 @@ impl Journal for InMemoryJournal {
         let now = self.clock.now();
         let mut st = self.lock();
         let mut ready = false;
-        let results = writes
-            .into_iter()
-            .map(|w| {
-                st.apply(w, now).map(|(written, r)| {
-                    ready |= r;
-                    written
-                })
-            })
-            .collect();
+        // Writes to existing runs first, new runs after (as PostgreSQL's
+        // commit does): a successor takes its predecessor's mailbox only
+        // once the predecessor's last write consumed what it consumed.
+        let mut results: Vec<Option<Result<Written, JournalError>>> = vec![None; writes.len()];
+        let (creates, appends): (Vec<_>, Vec<_>) =
+            writes.into_iter().enumerate().partition(|(_, w)| w.create.is_some());
+        for (i, w) in appends.into_iter().chain(creates) {
+            results[i] = Some(st.apply(w, now).map(|(written, r)| {
+                ready |= r;
+                written
+            }));
+        }
+        let results = results.into_iter().flatten().collect();
         drop(st);
         if ready {
             self.tasks_ready.notify_one();
@@ -539,6 +580,15 @@ impl Journal for InMemoryJournal {
             ));
         }
         Ok(work)
+    }
+
+    async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError> {
+        let st = self.lock();
+        let mut tip = st.row(run)?.info.id;
+        while let Some(next) = st.runs.get(&tip).and_then(|r| r.continued_to) {
+            tip = next;
+        }
+        Ok(tip)
     }
 
     async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {

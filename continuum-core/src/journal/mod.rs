@@ -211,7 +211,10 @@ pub struct RunWrite {
 /// What identifies a new run besides its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRun {
-    /// Caller-chosen workflow id (unique per journal).
+    /// Caller-chosen workflow id (unique per journal among chain roots).
+    /// A successor (its `RunStarted` names the run it continues) takes its
+    /// predecessor's instead, and the predecessor's undelivered signals and
+    /// running children move to it.
     pub workflow_id: String,
 }
 
@@ -445,6 +448,10 @@ pub trait Journal: Send + Sync + 'static {
     /// that work arrived ([`run_wakeups`](Self::run_wakeups)), and
     /// periodically, so such work is never stranded.
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError>;
+
+    /// The live tip of the `continue_as_new` chain `run` belongs to: `run`
+    /// itself unless it continued, else its successor's tip.
+    async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError>;
 
     /// The running children of `run` (whose parent it is).
     async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError>;

@@ -22,7 +22,7 @@ use crate::error::{AwaitError, CancelError, JournalError, SignalSendError, Start
 use crate::event::HistoryEvent;
 use crate::ids::RunId;
 use crate::journal::{
-    ActivityTask, AttemptResult, InMemoryJournal, Journal, MailboxSignal, RunInfo, RunWake, TaskOutcome,
+    ActivityTask, AttemptResult, InMemoryJournal, Journal, MailboxSignal, RunInfo, RunStatus, RunWake, TaskOutcome,
 };
 use crate::payload::Payload;
 use crate::registry::Registry;
@@ -240,11 +240,27 @@ impl Runtime {
         let payload = Payload::encode(body)
             .and_then(|p| p.within(self.inner.max_payload, std::any::type_name::<T>()))
             .map_err(SignalSendError::Encode)?;
-        let signal = self.inner.journal.send_signal(run, name, payload).await.map_err(|e| match e {
-            JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
-            JournalError::RunTerminal { run, status } => SignalSendError::RunTerminal { run, status },
-            other => SignalSendError::Journal(other),
-        })?;
+        // Addressed to any run of a `continue_as_new` chain, a signal goes
+        // to its live tip (followed again if the tip continues meanwhile).
+        let mut run = run;
+        let signal = loop {
+            let tip = self.inner.journal.chain_tip(run).await.map_err(|e| match e {
+                JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
+                other => SignalSendError::Journal(other),
+            })?;
+            match self.inner.journal.send_signal(tip, name, payload.clone()).await {
+                Ok(signal) => {
+                    run = tip;
+                    break signal;
+                }
+                Err(JournalError::RunTerminal { status: RunStatus::Continued, .. }) => run = tip,
+                Err(JournalError::RunNotFound(r)) => return Err(SignalSendError::RunNotFound(r)),
+                Err(JournalError::RunTerminal { run, status }) => {
+                    return Err(SignalSendError::RunTerminal { run, status });
+                }
+                Err(other) => return Err(SignalSendError::Journal(other)),
+            }
+        };
         // The signal is durable now; the engine message is only a wake-up.
         self.inner.tx.send(Command::Signal(run, signal)).map_err(|_| SignalSendError::Shutdown)
     }
@@ -316,10 +332,15 @@ impl Runtime {
     }
 }
 
-/// The outcome the journal records for `run`, if it has ended.
+/// The outcome the journal records for `run` — for a `continue_as_new`
+/// chain, for its last run — if it has ended.
 async fn recorded_outcome_of(journal: &dyn Journal, run: RunId) -> Result<Option<RunOutcome>, JournalError> {
-    let info = journal.run_info(run).await?;
-    if !info.status.is_terminal() {
+    let mut info = journal.run_info(run).await?;
+    if info.status == RunStatus::Continued {
+        info = journal.run_info(journal.chain_tip(run).await?).await?;
+    }
+    let run = info.id;
+    if !info.status.is_terminal() || info.status == RunStatus::Continued {
         return Ok(None);
     }
     let history = match journal.history(run).await {
