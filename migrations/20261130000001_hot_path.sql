@@ -43,3 +43,15 @@ ALTER TABLE continuum_runs ADD COLUMN continued_from uuid;
 CREATE INDEX continuum_runs_continued_from ON continuum_runs (continued_from) WHERE continued_from IS NOT NULL;
 ALTER TABLE continuum_runs DROP CONSTRAINT continuum_runs_namespace_workflow_id_key;
 CREATE UNIQUE INDEX continuum_runs_workflow_id ON continuum_runs (namespace, workflow_id) WHERE continued_from IS NULL;
+
+-- Which process serves which workflow versions, renewed while it lives
+-- (each registration says how long it stays valid): a process leaves a
+-- run to one that has the version it started on, and the audit lists
+-- runs no live process serves.
+CREATE TABLE continuum_workflow_versions (
+    workflow    text        NOT NULL,
+    version     bytea       NOT NULL,
+    process     uuid        NOT NULL,
+    alive_until timestamptz NOT NULL,
+    PRIMARY KEY (workflow, version, process)
+);

@@ -379,6 +379,18 @@ pub enum JournalError {
         /// The `ActivityScheduled` seq.
         seq: Seq,
     },
+    /// This process cannot serve the run: another live process has the
+    /// version it started on, or replaying it on this process's version
+    /// drifted. It was left (released) for a process that can.
+    #[error("run {run} of `{workflow}` started on version {version}, which this process does not serve")]
+    VersionUnavailable {
+        /// The run.
+        run: RunId,
+        /// Its workflow.
+        workflow: String,
+        /// The version it started on.
+        version: crate::ids::VersionHash,
+    },
     /// The backend failed.
     #[error("journal backend error: {0}")]
     Backend(String),

@@ -100,7 +100,7 @@ impl fmt::Debug for SiteId {
 
 /// The blake3 hash of a workflow's span-free token tree; each run records
 /// the hash it started on.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VersionHash(pub [u8; 32]);
 
 impl VersionHash {

@@ -2,12 +2,19 @@
 
 use std::collections::HashMap;
 
+use crate::ids::VersionHash;
 use crate::workflow::{Activity, ErasedActivity, ErasedWorkflow, Workflow};
 
 /// The workflows and activities a runtime can run.
+///
+/// A workflow name has one current version (new runs, children and
+/// continuations start on it) and may have older versions registered
+/// beside it: a run resumes on the version it started on when that
+/// version is registered.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     workflows: HashMap<&'static str, ErasedWorkflow>,
+    versions: HashMap<(&'static str, VersionHash), ErasedWorkflow>,
     activities: HashMap<&'static str, ErasedActivity>,
 }
 
@@ -17,9 +24,23 @@ impl Registry {
         Self::default()
     }
 
-    /// Registers workflow `W` (replacing one of the same name).
+    /// Registers workflow `W` as the current version of its name
+    /// (replacing the current one; that one stays registered as an older
+    /// version).
     pub fn register_workflow<W: Workflow>(&mut self) -> &mut Self {
-        self.workflows.insert(W::NAME, ErasedWorkflow::of::<W>());
+        let workflow = ErasedWorkflow::of::<W>();
+        self.versions.insert((W::NAME, W::VERSION), workflow.clone());
+        self.workflows.insert(W::NAME, workflow);
+        self
+    }
+
+    /// Registers workflow `W` as an older version of its name: runs that
+    /// started on it resume on it; new runs start on the current version.
+    /// Keep an old body compiled under another Rust name with the same
+    /// registered name (`#[workflow(name = "…")]`): its version hash stays
+    /// the one its runs recorded.
+    pub fn register_workflow_version<W: Workflow>(&mut self) -> &mut Self {
+        self.versions.insert((W::NAME, W::VERSION), ErasedWorkflow::of::<W>());
         self
     }
 
@@ -35,9 +56,28 @@ impl Registry {
         self
     }
 
-    /// The workflow registered under `name`.
+    /// The current version of the workflow registered under `name`.
     pub fn workflow(&self, name: &str) -> Option<&ErasedWorkflow> {
         self.workflows.get(name)
+    }
+
+    /// The exact version `version` of workflow `name`, if registered.
+    pub fn workflow_version(&self, name: &str, version: VersionHash) -> Option<&ErasedWorkflow> {
+        self.versions.iter().find(|((n, v), _)| *n == name && *v == version).map(|(_, w)| w)
+    }
+
+    /// Every registered (workflow name, version) pair, sorted.
+    pub fn versions(&self) -> Vec<(String, VersionHash)> {
+        let mut out: Vec<(String, VersionHash)> = self.versions.keys().map(|(n, v)| ((*n).to_owned(), *v)).collect();
+        out.sort();
+        out
+    }
+
+    /// The names of the registered workflows, sorted.
+    pub fn workflow_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.workflows.keys().map(|n| (*n).to_owned()).collect();
+        names.sort();
+        names
     }
 
     /// The names of the registered activities, sorted.

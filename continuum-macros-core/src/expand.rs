@@ -248,6 +248,19 @@ fn check_signature(item: &ItemFn, what: &str, errors: &mut Errors) {
     }
 }
 
+/// The version hash of a workflow: its registered name, signature and
+/// body — not its Rust name, attributes or visibility. An old body kept
+/// compiled under another Rust name (`#[workflow(name = "…")]`) keeps the
+/// hash it had, so runs started on it still find it.
+pub fn workflow_version(item_fn: &ItemFn, name: &str) -> [u8; 32] {
+    let sig = &item_fn.sig;
+    let name = LitStr::new(name, sig.ident.span());
+    let (asyncness, generics, inputs, output, block) =
+        (&sig.asyncness, &sig.generics, &sig.inputs, &sig.output, &item_fn.block);
+    let where_clause = &generics.where_clause;
+    version_hash(quote!(#name #asyncness fn #generics (#inputs) #output #where_clause #block)).0
+}
+
 /// Expands `#[workflow]`. Always re-emits the function's item so the IDE
 /// keeps completing, with every error appended.
 pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
@@ -311,7 +324,7 @@ pub fn workflow(attr: TokenStream, item: TokenStream) -> TokenStream {
 
     let fn_name = &item_fn.sig.ident;
     let name = args.name.map_or_else(|| fn_name.to_string(), |n| n.value());
-    let version = version_hash(item_fn.to_token_stream()).0;
+    let version = workflow_version(&item_fn, &name);
     let determinism = if args.checked {
         TokenStream::new()
     } else {
@@ -609,6 +622,30 @@ mod tests {
 
     fn expand_workflow(attr: TokenStream, item: TokenStream) -> String {
         workflow(attr, item).to_string()
+    }
+
+    #[test]
+    fn an_old_body_kept_under_another_name_keeps_its_version() {
+        let original: ItemFn = syn::parse_quote! {
+            async fn fulfil(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+                Ok(ctx.activity(charge, n).await?)
+            }
+        };
+        let kept: ItemFn = syn::parse_quote! {
+            #[allow(dead_code)]
+            pub async fn fulfil_v1(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+                Ok(ctx.activity(charge, n).await?)
+            }
+        };
+        let changed: ItemFn = syn::parse_quote! {
+            async fn fulfil(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+                Ok(ctx.activity(charge, n + 1).await?)
+            }
+        };
+        let v = workflow_version(&original, "fulfil");
+        assert_eq!(workflow_version(&kept, "fulfil"), v, "the Rust name, attributes and visibility do not count");
+        assert_ne!(workflow_version(&kept, "other"), v, "the registered name does");
+        assert_ne!(workflow_version(&changed, "fulfil"), v, "the body does");
     }
 
     #[test]

@@ -37,7 +37,7 @@ use continuum_core::event::{Event, HistoryEvent, ParentRef};
 use continuum_core::ids::{RunId, Seq, VersionHash};
 use continuum_core::journal::{
     ActivityTask, AttemptResult, ChildReport, Claim, CreateRun, Journal, Lease, MailboxSignal, NewRun, PendingWork,
-    RunAppend, RunInfo, RunStatus, RunWake, RunWrite, TaskLease, TaskOutcome, Written,
+    RunAppend, RunInfo, RunStatus, RunWake, RunWrite, Servable, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
@@ -901,23 +901,96 @@ impl Journal for PostgresJournal {
         rows.into_iter().map(|(id, status)| Ok((RunId(id), parse_status(&status)?))).collect()
     }
 
-    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
+    async fn claim_orphaned_runs(&self, max: usize, servable: &Servable) -> Result<Vec<RunId>, JournalError> {
         // Reserve them for a lease's length so two adopters do not both
         // replay the same run; the adopter then takes a fresh token with
-        // `acquire_run`, which fences the dead owner for good.
+        // `acquire_run`, which fences the dead owner for good. Only runs
+        // the caller can serve: its exact versions, or its workflows'
+        // runs whose version no live process registered.
+        let (names, versions): (Vec<&str>, Vec<Vec<u8>>) =
+            servable.exact.iter().map(|(n, v)| (n.as_str(), v.0.to_vec())).unzip();
         let ids: Vec<Uuid> = sqlx::query_scalar(
             "UPDATE continuum_runs SET lease_until = now() + make_interval(secs => $2) \
              WHERE id IN ( \
-                 SELECT id FROM continuum_runs WHERE status = 'running' AND lease_until < now() \
-                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+                 SELECT r.id FROM continuum_runs r \
+                 WHERE r.status = 'running' AND r.lease_until < now() \
+                   AND ((r.workflow, r.version) IN (SELECT * FROM unnest($3::text[], $4::bytea[])) \
+                        OR (r.workflow = ANY($5) AND NOT EXISTS ( \
+                            SELECT 1 FROM continuum_workflow_versions v \
+                            WHERE v.workflow = r.workflow AND v.version = r.version \
+                              AND v.process <> $6 AND v.alive_until > now()))) \
+                 ORDER BY r.id LIMIT $1 FOR UPDATE SKIP LOCKED) \
              RETURNING id",
         )
         .bind(i64::try_from(max).unwrap_or(i64::MAX))
         .bind(secs(self.run_lease))
+        .bind(&names)
+        .bind(&versions)
+        .bind(&servable.names)
+        .bind(servable.process)
         .fetch_all(&self.pool)
         .await
         .map_err(backend)?;
         Ok(ids.into_iter().map(RunId).collect())
+    }
+
+    async fn register_versions(
+        &self,
+        process: Uuid,
+        versions: &[(String, VersionHash)],
+        alive_for: Duration,
+    ) -> Result<(), JournalError> {
+        let (names, hashes): (Vec<&str>, Vec<Vec<u8>>) =
+            versions.iter().map(|(n, v)| (n.as_str(), v.0.to_vec())).unzip();
+        for name in &names {
+            storable("workflow name", name)?;
+        }
+        sqlx::query(
+            "INSERT INTO continuum_workflow_versions (workflow, version, process, alive_until) \
+             SELECT n, v, $3, now() + make_interval(secs => $4) FROM unnest($1::text[], $2::bytea[]) AS u(n, v) \
+             ORDER BY n, v \
+             ON CONFLICT (workflow, version, process) DO UPDATE SET alive_until = excluded.alive_until",
+        )
+        .bind(&names)
+        .bind(&hashes)
+        .bind(process)
+        .bind(secs(alive_for))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<(String, VersionHash)>, JournalError> {
+        let rows: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT DISTINCT workflow, version FROM continuum_workflow_versions \
+             WHERE process <> $1 AND alive_until > now()",
+        )
+        .bind(except)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        rows.into_iter()
+            .map(|(name, v)| {
+                let v: [u8; 32] =
+                    v.try_into().map_err(|_| JournalError::Backend(format!("version of `{name}` is not 32 bytes")))?;
+                Ok((name, VersionHash(v)))
+            })
+            .collect()
+    }
+
+    async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
+        sqlx::query(
+            "UPDATE continuum_runs SET lease_until = now() + make_interval(secs => $3) \
+             WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        )
+        .bind(lease.run.0)
+        .bind(to_i64(lease.token))
+        .bind(secs(backoff))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
     }
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use continuum::journal::{
     ActivityTask, AttemptResult, Claim, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo, RunWake,
-    RunWrite, TaskLease, TaskOutcome, Written,
+    RunWrite, Servable, TaskLease, TaskOutcome, Written,
 };
 use continuum::prelude::*;
 use continuum::{EngineConfig, HistoryEvent, Journal, JournalError, Payload, RunOutcome, RunStatus};
@@ -141,14 +141,28 @@ impl Journal for SlowCommits {
     async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
         self.inner.renew_run_leases(leases).await
     }
-    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
-        self.inner.claim_orphaned_runs(max).await
+    async fn claim_orphaned_runs(&self, max: usize, servable: &Servable) -> Result<Vec<RunId>, JournalError> {
+        self.inner.claim_orphaned_runs(max, servable).await
     }
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
         self.inner.pending_work(runs).await
     }
     async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError> {
         self.inner.chain_tip(run).await
+    }
+    async fn register_versions(
+        &self,
+        process: uuid::Uuid,
+        versions: &[(String, continuum::VersionHash)],
+        alive_for: Duration,
+    ) -> Result<(), JournalError> {
+        self.inner.register_versions(process, versions, alive_for).await
+    }
+    async fn served_versions(&self, except: uuid::Uuid) -> Result<Vec<(String, continuum::VersionHash)>, JournalError> {
+        self.inner.served_versions(except).await
+    }
+    async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
+        self.inner.release_run(lease, backoff).await
     }
     async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
         self.inner.running_children(run).await

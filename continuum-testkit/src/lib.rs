@@ -69,6 +69,13 @@ impl TestEnvBuilder {
         self
     }
 
+    /// Registers an older version of a workflow (see
+    /// `Registry::register_workflow_version`).
+    pub fn workflow_version<W: Workflow>(mut self, _workflow: impl WorkflowRef<W>) -> Self {
+        self.registry.register_workflow_version::<W>();
+        self
+    }
+
     /// Registers an activity; it runs inline.
     pub fn activity<A: Activity>(mut self, _activity: impl ActivityRef<A>) -> Self {
         self.registry.register_activity::<A>();

@@ -33,7 +33,7 @@ use crate::event::{Event, HistoryEvent, ParentRef};
 use crate::ids::{RunId, Seq};
 use crate::journal::{
     ActivityTask, AttemptResult, ChildReport, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, RunAppend,
-    RunStatus, RunWrite, StoredResult, TaskOutcome, Written,
+    RunStatus, RunWrite, Servable, StoredResult, TaskOutcome, Written,
 };
 use crate::payload::Payload;
 use crate::registry::Registry;
@@ -229,6 +229,10 @@ pub struct EngineConfig {
     pub max_child_depth: u32,
 }
 
+/// How long a run suspended on a version drift is left alone before any
+/// process may try it again.
+const SUSPEND_BACKOFF: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// The default [`EngineConfig::max_child_depth`].
 pub const DEFAULT_MAX_CHILD_DEPTH: u32 = 10;
 
@@ -340,6 +344,10 @@ pub struct Engine {
     unrunnable: HashSet<String>,
     /// Parked runs that have work waiting in the journal (a child ended).
     wake_soon: Vec<RunId>,
+    /// This engine's identity in the journal's version registrations.
+    process: uuid::Uuid,
+    /// Workflow versions other live processes serve (and this one may not).
+    elsewhere: HashSet<(String, crate::ids::VersionHash)>,
     /// Final attempt results of this process's workers that could not be
     /// journaled with their run (its commit failed): to record on the
     /// task with [`Journal::finish_attempt`] (see
@@ -376,6 +384,8 @@ impl Engine {
             dispatch: Vec::new(),
             unrunnable: HashSet::new(),
             wake_soon: Vec::new(),
+            process: uuid::Uuid::new_v4(),
+            elsewhere: HashSet::new(),
             handed_back: Vec::new(),
             timers: TimerWheel::default(),
             outcomes: Arc::new(Outcomes::default()),
@@ -550,6 +560,47 @@ impl Engine {
         self.pump(id);
     }
 
+    /// Records this process's workflow versions in the journal (and that
+    /// it is alive), and learns which versions other live processes serve.
+    async fn refresh_versions(&mut self) -> Result<(), JournalError> {
+        self.journal.register_versions(self.process, &self.registry.versions(), self.liveness()).await?;
+        self.elsewhere = self.journal.served_versions(self.process).await?.into_iter().collect();
+        Ok(())
+    }
+
+    /// How long this process's version registration counts as alive
+    /// without renewal: several renewal periods.
+    fn liveness(&self) -> std::time::Duration {
+        (self.config.lease_renewal * 6).max(std::time::Duration::from_secs(1))
+    }
+
+    /// What this process can serve, for adopting orphaned runs.
+    fn servable(&self) -> Servable {
+        Servable { process: self.process, exact: self.registry.versions(), names: self.registry.workflow_names() }
+    }
+
+    /// Runs that have not ended and that no registered version serves: not
+    /// this process's (exactly), nor another live process's. They resume
+    /// only on a version they did not start on (if this process has their
+    /// workflow), or not at all — the audit for rolling deploys.
+    pub async fn unservable_runs(&mut self) -> Result<Vec<crate::journal::RunInfo>, JournalError> {
+        self.refresh_versions().await?;
+        let mut out = Vec::new();
+        for run in self.journal.active_runs().await? {
+            let info = match self.journal.run_info(run).await {
+                Ok(info) => info,
+                Err(JournalError::RunNotFound(_)) => continue,
+                Err(e) => return Err(e),
+            };
+            let served = self.registry.workflow_version(&info.workflow, info.version).is_some()
+                || self.elsewhere.contains(&(info.workflow.clone(), info.version));
+            if !served {
+                out.push(info);
+            }
+        }
+        Ok(out)
+    }
+
     fn limits(&self) -> Limits {
         Limits { max_payload: self.config.max_payload_bytes, max_child_depth: self.config.max_child_depth }
     }
@@ -558,12 +609,13 @@ impl Engine {
     /// unfinished run, or on a journal shared by several processes, those
     /// whose owner stopped renewing its lease.
     pub async fn recover(&mut self) -> Result<usize, JournalError> {
+        self.refresh_versions().await?;
         let runs = if self.journal.run_leases_expire() {
             // Shared journal: only runs nobody serves. Runs of a crashed
             // process follow as their leases lapse (`maintain_leases`).
             let mut runs = Vec::new();
             loop {
-                let batch = self.journal.claim_orphaned_runs(256).await?;
+                let batch = self.journal.claim_orphaned_runs(256, &self.servable()).await?;
                 if batch.is_empty() {
                     break;
                 }
@@ -713,10 +765,13 @@ impl Engine {
             }
             Err(e) => warn!(error = %e, "renewing run leases failed; retrying at the next renewal"),
         }
+        if let Err(e) = self.refresh_versions().await {
+            warn!(error = %e, "registering this process's workflow versions failed; retrying at the next renewal");
+        }
         let served: Vec<RunId> = self.live.keys().chain(self.parked.keys()).copied().collect();
         self.take_pending_work(served).await;
         self.reload_runs().await;
-        match self.journal.claim_orphaned_runs(64).await {
+        match self.journal.claim_orphaned_runs(64, &self.servable()).await {
             Ok(runs) => {
                 for run in runs {
                     info!(run_id = %run, "adopting a run whose owner stopped renewing its lease");
@@ -986,15 +1041,35 @@ impl Engine {
         if info.status.is_terminal() {
             return Err(JournalError::RunTerminal { run, status: info.status });
         }
-        let Some(workflow) = self.registry.workflow(&info.workflow).cloned() else {
-            // Left untouched for a runtime that has the workflow.
-            warn!(run_id = %run, workflow = %info.workflow, "run's workflow is not registered here; leaving it");
-            return Err(JournalError::Backend(format!("workflow `{}` is not registered", info.workflow)));
+        // A run resumes on the version it started on. Without it here: if
+        // another live process has it, the run is left for that process;
+        // if none has it, it replays on the current version (patch checks
+        // keep it on its old path; a drift suspends it, below).
+        let unavailable =
+            || JournalError::VersionUnavailable { run, workflow: info.workflow.clone(), version: info.version };
+        let (workflow, exact) = match self.registry.workflow_version(&info.workflow, info.version) {
+            Some(w) => (w.clone(), true),
+            None if self.elsewhere.contains(&(info.workflow.clone(), info.version)) => {
+                info!(run_id = %run, workflow = %info.workflow, version = %info.version,
+                    "another process serves the version this run started on; leaving the run to it");
+                if let Some(kept) = self.parked.get(&run).cloned() {
+                    let _ = self.journal.release_run(&kept, std::time::Duration::ZERO).await;
+                }
+                return Err(unavailable());
+            }
+            None => match self.registry.workflow(&info.workflow) {
+                Some(w) => {
+                    warn!(run_id = %run, workflow = w.name, started_on = %info.version, current = %w.version,
+                        "no live process has the version this run started on; replaying it on the current version");
+                    (w.clone(), false)
+                }
+                None => {
+                    // Left untouched for a runtime that has the workflow.
+                    warn!(run_id = %run, workflow = %info.workflow, "run's workflow is not registered here; leaving it");
+                    return Err(JournalError::Backend(format!("workflow `{}` is not registered", info.workflow)));
+                }
+            },
         };
-        if workflow.version != info.version {
-            warn!(run_id = %run, workflow = workflow.name, started_on = %info.version, registered = %workflow.version,
-                "run started on another version of its workflow; replay checks every command");
-        }
         // A run kept parked is ours only if our lease still holds: another
         // process may have adopted it while our renewals failed.
         let lease = match self.parked.get(&run) {
@@ -1030,11 +1105,22 @@ impl Engine {
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;
         info!(run_id = %run, workflow = workflow.name, events = history.len(), "replaying run");
-        let (mut live, failure) = LiveRun::new(workflow, run, history, lease, now, self.limits());
+        let name = workflow.name;
+        let (mut live, failure) = LiveRun::new(workflow, run, history, lease.clone(), now, self.limits());
         let ended = match failure {
             Some(f) => Some(live.fail(f)),
             None => live.replay(now),
         };
+        if !exact && let Some(Event::RunFailed { failure: RunFailure::Drift { drift } }) = &ended {
+            // Not this code's run: suspend it rather than fail it, so the
+            // right version (or a patched one) can resume it later.
+            error!(run_id = %run, workflow = name, started_on = %info.version, %drift,
+                "replaying the run on another version drifted; the run is suspended, not failed — \
+                 register the version it started on (workflow_version) or patch the code");
+            let _ = self.journal.release_run(&lease, SUSPEND_BACKOFF).await;
+            self.parked.remove(&run);
+            return Err(unavailable());
+        }
         // Timers of the run are re-armed from its history.
         self.timers.clear_run(run);
         if ended.is_none() {

@@ -22,6 +22,7 @@ use crate::event::{HistoryEvent, ParentRef};
 use crate::ids::{RunId, Seq, VersionHash};
 use crate::payload::Payload;
 use crate::retry::RetryPolicy;
+use uuid::Uuid;
 
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -433,12 +434,41 @@ pub trait Journal: Send + Sync + 'static {
     }
 
     /// Up to `max` running runs whose owner stopped renewing its lease (its
-    /// process died), reserved for the caller to take with
+    /// process died) and that the caller can serve (`servable`), reserved
+    /// for the caller to take with
     /// [`acquire_run`](Self::acquire_run). Without this, a run parked on a
     /// timer in a crashed process would wait for a restart.
-    async fn claim_orphaned_runs(&self, max: usize) -> Result<Vec<RunId>, JournalError> {
-        let _ = max;
+    async fn claim_orphaned_runs(&self, max: usize, servable: &Servable) -> Result<Vec<RunId>, JournalError> {
+        let _ = (max, servable);
         Ok(Vec::new())
+    }
+
+    /// Records that process `process` serves these workflow versions and
+    /// is alive for `alive_for` more (it renews before then): called when
+    /// a runtime starts and at every lease renewal. A journal only one
+    /// process uses has nothing to record.
+    async fn register_versions(
+        &self,
+        process: Uuid,
+        versions: &[(String, VersionHash)],
+        alive_for: Duration,
+    ) -> Result<(), JournalError> {
+        let _ = (process, versions, alive_for);
+        Ok(())
+    }
+
+    /// The workflow versions live processes other than `except` serve.
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<(String, VersionHash)>, JournalError> {
+        let _ = except;
+        Ok(Vec::new())
+    }
+
+    /// Lets go of a run this process holds but will not serve (it lacks the
+    /// run's version, or replaying it on another version drifted): no
+    /// process adopts it for `backoff`, then any that can serve it may.
+    async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
+        let _ = (lease, backoff);
+        Ok(())
     }
 
     /// Work waiting in the journal for `runs`: finished activity tasks
@@ -476,6 +506,20 @@ pub trait Journal: Send + Sync + 'static {
         }
         Ok(out)
     }
+}
+
+/// Which orphaned runs a process can serve (see
+/// [`Journal::claim_orphaned_runs`]): those whose exact version it has, and
+/// those of a workflow it has whose version no live process registered.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Servable {
+    /// The process asking.
+    pub process: Uuid,
+    /// The (workflow, version) pairs it has.
+    pub exact: Vec<(String, VersionHash)>,
+    /// The workflow names it has (any version, when no live process has
+    /// the exact one).
+    pub names: Vec<String>,
 }
 
 /// What [`Journal::pending_work`] found.

@@ -50,6 +50,7 @@ enum Command {
     Signal(RunId, MailboxSignal),
     Cancel(RunId, Option<String>, oneshot::Sender<Result<(), CancelError>>),
     Stats(oneshot::Sender<EngineStats>),
+    Audit(oneshot::Sender<Result<Vec<RunInfo>, JournalError>>),
 }
 
 /// Builds a [`Runtime`].
@@ -77,6 +78,14 @@ impl RuntimeBuilder {
     /// Registers a workflow.
     pub fn workflow<W: Workflow>(mut self, _workflow: impl WorkflowRef<W>) -> Self {
         self.registry.register_workflow::<W>();
+        self
+    }
+
+    /// Registers an older version of a workflow, kept compiled so runs
+    /// that started on it resume on it (see
+    /// [`Registry::register_workflow_version`]).
+    pub fn workflow_version<W: Workflow>(mut self, _workflow: impl WorkflowRef<W>) -> Self {
+        self.registry.register_workflow_version::<W>();
         self
     }
 
@@ -322,6 +331,18 @@ impl Runtime {
     /// The journal.
     pub fn journal(&self) -> &Arc<dyn Journal> {
         &self.inner.journal
+    }
+
+    /// Runs that have not ended and whose version no registered workflow
+    /// serves — neither this runtime nor another live process sharing the
+    /// journal has the version they started on. For rolling deploys: keep
+    /// such versions registered (`RuntimeBuilder::workflow_version`) until
+    /// this list is empty.
+    pub async fn unservable_runs(&self) -> Result<Vec<RunInfo>, JournalError> {
+        let (reply, rx) = oneshot::channel();
+        let shutdown = || JournalError::Backend("the runtime is shut down".into());
+        self.inner.tx.send(Command::Audit(reply)).map_err(|_| shutdown())?;
+        rx.await.map_err(|_| shutdown())?
     }
 
     /// The engine's counters.
@@ -572,6 +593,9 @@ async fn stage(
         }
         Command::Stats(reply) => {
             let _ = reply.send(engine.stats());
+        }
+        Command::Audit(reply) => {
+            let _ = reply.send(engine.unservable_runs().await);
         }
     }
 }
