@@ -48,3 +48,170 @@ pub mod orders {
         Ok(shipped)
     }
 }
+
+pub mod batch {
+    //! A batch parent fanning out to child workflows and collecting their
+    //! results: one child per order, each its own run (own history, own
+    //! lease), all started before any is awaited.
+
+    use continuum::prelude::*;
+
+    use crate::orders::{ship_order, timed_order};
+
+    /// Ships every order in its own child run and returns their shipment
+    /// numbers, in order.
+    #[workflow]
+    pub async fn ship_batch(ctx: &WorkflowContext, orders: Vec<String>) -> Result<Vec<u32>, WorkflowError> {
+        let mut children = Vec::new();
+        for order in orders {
+            children.push(ctx.start_child(ship_order, order.clone()).key(order).await?);
+        }
+        let mut shipped = Vec::new();
+        for child in children {
+            shipped.push(child.result().await?);
+        }
+        Ok(shipped)
+    }
+
+    /// Like [`ship_batch`], with children that wait 4 s on a timer (long
+    /// enough to kill the process while they wait).
+    #[workflow]
+    pub async fn ship_batch_slowly(ctx: &WorkflowContext, orders: Vec<String>) -> Result<Vec<u32>, WorkflowError> {
+        let mut children = Vec::new();
+        for order in orders {
+            children.push(ctx.start_child(timed_order, order.clone()).key(order).await?);
+        }
+        let mut shipped = Vec::new();
+        for child in children {
+            shipped.push(child.result().await?);
+        }
+        Ok(shipped)
+    }
+}
+
+pub mod saga {
+    //! An order saga: charge the card, reserve stock, book the courier;
+    //! when a step fails, the steps done so far are undone, most recent
+    //! first (the refund last).
+
+    use continuum::prelude::*;
+
+    /// The order being placed.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Order {
+        /// Order id.
+        pub id: String,
+        /// Amount in cents.
+        pub cents: u64,
+        /// Makes the courier refuse the booking (to see the saga unwind).
+        pub courier_refuses: bool,
+    }
+
+    /// A payment taken.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Payment {
+        /// Order id.
+        pub order: String,
+        /// Amount in cents.
+        pub cents: u64,
+    }
+
+    /// Takes the payment.
+    #[activity(retry(max_attempts = 3, initial = "100ms"))]
+    pub async fn charge(order: Order) -> Result<Payment, ActivityError> {
+        Ok(Payment { order: order.id, cents: order.cents })
+    }
+
+    /// Gives the payment back: the charge's compensation.
+    #[activity(retry(max_attempts = 5, initial = "100ms"))]
+    pub async fn refund(payment: Payment) -> Result<String, ActivityError> {
+        Ok(format!("refunded {} cents for {}", payment.cents, payment.order))
+    }
+
+    /// Holds the stock; returns the reservation id.
+    #[activity]
+    pub async fn reserve_stock(order: Order) -> Result<String, ActivityError> {
+        Ok(format!("hold-{}", order.id))
+    }
+
+    /// Releases a reservation: the reservation's compensation.
+    #[activity]
+    pub async fn release_stock(hold: String) -> Result<(), ActivityError> {
+        let _ = hold;
+        Ok(())
+    }
+
+    /// Books the courier; refuses when the order says so.
+    #[activity(retry(max_attempts = 1))]
+    pub async fn book_courier(order: Order) -> Result<String, ActivityError> {
+        if order.courier_refuses {
+            return Err(ActivityError::non_retryable(format!("no courier for {}", order.id)));
+        }
+        Ok(format!("courier-{}", order.id))
+    }
+
+    /// Places an order; on failure undoes what was done, most recent first,
+    /// and fails with the reason and what was undone.
+    #[workflow]
+    pub async fn place_order(ctx: &WorkflowContext, order: Order) -> Result<String, WorkflowError> {
+        let placed = async {
+            let payment = ctx.activity(charge, order.clone()).compensate_with(refund).await?;
+            let hold = ctx.activity(reserve_stock, order.clone()).compensate_with(release_stock).await?;
+            let courier = ctx.activity(book_courier, order.clone()).await?;
+            Ok::<_, WorkflowError>(format!("{} paid {} cents, {}, {courier}", order.id, payment.cents, *hold))
+        }
+        .await;
+        match placed {
+            Ok(summary) => Ok(summary),
+            Err(error) => {
+                let report = ctx.compensate_all().await;
+                Err(WorkflowError::msg(format!(
+                    "{error}; undone: {}; failed to undo: {}",
+                    report.completed.join(", "),
+                    report.failed.len()
+                )))
+            }
+        }
+    }
+}
+
+pub mod subscription {
+    //! A subscription that continues as new each billing cycle, so its
+    //! history stays one cycle long however long it runs. Usage arrives
+    //! as `usage` signals; `cancel` ends it after the current cycle.
+
+    use continuum::prelude::*;
+
+    /// What a cycle carries over.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    pub struct Account {
+        /// Customer.
+        pub customer: String,
+        /// Cycles billed so far.
+        pub cycle: u32,
+        /// Total billed so far, in cents.
+        pub billed: u64,
+        /// Stop after this many cycles (a demo's safety net).
+        pub max_cycles: u32,
+    }
+
+    /// Bills one cycle's usage; returns the invoice number.
+    #[activity]
+    pub async fn bill(input: (String, u32, u64)) -> Result<String, ActivityError> {
+        let (customer, cycle, cents) = input;
+        Ok(format!("INV-{customer}-{cycle}-{cents}"))
+    }
+
+    /// One billing cycle: wait for the cycle's usage, bill it, then
+    /// continue as new with the account carried over.
+    #[workflow]
+    pub async fn subscription(ctx: &WorkflowContext, account: Account) -> Result<u64, WorkflowError> {
+        let usage: u64 = ctx.signal("usage").timeout(days(31)).await.unwrap_or(0);
+        ctx.activity(bill, (account.customer.clone(), account.cycle, usage)).await?;
+        let next = Account { cycle: account.cycle + 1, billed: account.billed + usage, ..account };
+        if next.cycle >= next.max_cycles {
+            return Ok(next.billed);
+        }
+        ctx.continue_as_new(next).await
+    }
+}

@@ -220,3 +220,96 @@ async fn lease_token(journal: &continuum_postgres::PostgresJournal, run: continu
         .await
         .expect("token")
 }
+
+/// A parent and its three children run in one process, which is killed
+/// with SIGKILL while the children wait on their timers. Another process
+/// adopts them all; the parent's history shows each child started and
+/// completed exactly once, and each child's history is exact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_parent_killed_while_its_children_run_sees_each_child_complete_once() {
+    use continuum::{Event, Journal};
+    use continuum_postgres::PostgresJournal;
+
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let fast = [("CONTINUUM_RUN_LEASE_MS", "1000"), ("CONTINUUM_RENEW_MS", "200")];
+    let first = Command::new(WORKER)
+        .args([db.url(), "start-batch", "batch-7"])
+        .envs(fast)
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("start the first worker");
+    let mut first = Reaped(first);
+
+    let journal = PostgresJournal::connect(db.url()).await.expect("connect");
+    let children_waiting = async {
+        let root = loop {
+            // The worker applies the schema; until then, nothing is there.
+            if let Ok(Some(info)) = journal.find_workflow_id("batch-7").await {
+                break info.id;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        loop {
+            let children: Vec<_> = journal
+                .history(root)
+                .await
+                .expect("history")
+                .iter()
+                .filter_map(|e| match e.event {
+                    Event::ChildStarted { child, .. } => Some(child),
+                    _ => None,
+                })
+                .collect();
+            let mut waiting = 0;
+            for child in &children {
+                let h = journal.history(*child).await.expect("child history");
+                waiting += usize::from(h.iter().any(|e| e.event.type_name() == "timer_started"));
+            }
+            if children.len() == 3 && waiting == 3 {
+                return (root, children);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (root, children) =
+        tokio::time::timeout(Duration::from_secs(60), children_waiting).await.expect("the children start and wait");
+    first.0.kill().expect("SIGKILL");
+    assert!(!first.0.wait().expect("reap").success());
+    for child in &children {
+        assert_eq!(journal.run_info(*child).await.unwrap().status, continuum::RunStatus::Running, "killed mid-child");
+    }
+
+    let second = Command::new(WORKER)
+        .args([db.url(), "finish", "batch-7"])
+        .envs(fast)
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run the second worker");
+    let stdout = String::from_utf8_lossy(&second.stdout);
+    assert!(second.status.success(), "second worker failed: {stdout}");
+    let line = |key: &str| {
+        stdout.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {stdout}")).to_string()
+    };
+    assert_eq!(line("result="), "[90,100,110]", "each order's length times ten, in order");
+    assert_eq!(
+        line("history="),
+        "run_started,child_started,child_started,child_started,child_completed,child_completed,child_completed,\
+         run_completed"
+    );
+    let history = journal.history(root).await.expect("history");
+    let mut completed: Vec<u64> = history
+        .iter()
+        .filter_map(|e| match e.event {
+            Event::ChildCompleted { started, .. } => Some(started),
+            _ => None,
+        })
+        .collect();
+    completed.sort_unstable();
+    assert_eq!(completed, [2, 3, 4], "each child completed once");
+    for child in children {
+        let kinds: Vec<_> = journal.history(child).await.unwrap().iter().map(|e| e.event.type_name()).collect();
+        assert_eq!(kinds, common::EXACT_HISTORY);
+    }
+    drop(journal);
+    db.drop_database().await.expect("drop");
+}

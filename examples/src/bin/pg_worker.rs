@@ -9,6 +9,7 @@
 //! pg_worker postgres://postgres@127.0.0.1/continuum serve -          # works on whatever is there, forever
 //! pg_worker postgres://postgres@127.0.0.1/continuum start-many 0-500  # starts bulk-0 … bulk-499, then serves
 //! pg_worker postgres://postgres@127.0.0.1/continuum start-timed-many 500-1000  # the same with 4 s timers
+//! pg_worker postgres://postgres@127.0.0.1/continuum start-batch batch-1  # a parent with 3 slow children
 //! ```
 //!
 //! `CONTINUUM_RUN_LEASE_MS` and `CONTINUUM_RENEW_MS` shorten the run lease
@@ -22,6 +23,7 @@ use std::time::Duration;
 use anyhow::Context;
 use continuum::prelude::*;
 use continuum::{EngineConfig, Journal, RunOutcome, WorkerConfig};
+use continuum_examples::batch::ship_batch_slowly;
 use continuum_examples::orders::{reserve, ship, ship_order, timed_order};
 use continuum_postgres::PostgresJournal;
 
@@ -38,7 +40,7 @@ async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let [_, url, mode, workflow_id] = args.as_slice() else {
         anyhow::bail!(
-            "usage: pg_worker <database-url> start|start-timed|finish <workflow-id> | serve - \
+            "usage: pg_worker <database-url> start|start-timed|start-batch|finish <workflow-id> | serve - \
              | start-many|start-timed-many <n>|<from>-<to>"
         );
     };
@@ -52,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
         .journal(journal.clone())
         .workflow(ship_order)
         .workflow(timed_order)
+        .workflow(ship_batch_slowly)
         .activity(reserve)
         .activity(ship)
         // A short task lease, so a killed worker's activity is rescued fast.
@@ -65,6 +68,12 @@ async fn main() -> anyhow::Result<()> {
             runtime.start(timed_order, workflow_id.clone(), StartOptions::id(workflow_id.clone())).await?.id()
         }
         "serve" => std::future::pending().await,
+        "start-batch" => {
+            let orders = vec![format!("{workflow_id}-a"), format!("{workflow_id}-bb"), format!("{workflow_id}-ccc")];
+            let run = runtime.start(ship_batch_slowly, orders, StartOptions::id(workflow_id.clone())).await?.id();
+            println!("started={run}");
+            run
+        }
         "start-many" | "start-timed-many" => {
             let (from, to) = match workflow_id.split_once('-') {
                 Some((from, to)) => (from.parse()?, to.parse()?),
@@ -86,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let outcome = runtime.await_outcome(run, Duration::from_secs(120)).await?;
     let RunOutcome::Completed(output) = outcome else { anyhow::bail!("run ended as {outcome:?}") };
-    println!("result={}", output.decode::<u32>()?);
+    println!("result={}", output.as_json());
     let history = journal.history(run).await?;
     let kinds: Vec<_> = history.iter().map(|e| e.event.type_name()).collect();
     println!("history={}", kinds.join(","));
