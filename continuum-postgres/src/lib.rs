@@ -33,11 +33,11 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
-use continuum_core::event::{Event, HistoryEvent, ParentRef};
+use continuum_core::event::{HistoryEvent, ParentRef};
 use continuum_core::ids::{RunId, Seq, VersionHash};
 use continuum_core::journal::{
-    ActivityTask, AttemptResult, ChildReport, Claim, CreateRun, Journal, Lease, MailboxSignal, NewRun, PendingWork,
-    RunAppend, RunInfo, RunStatus, RunWake, RunWrite, Servable, TaskLease, TaskOutcome, Written,
+    ActivityTask, AttemptResult, ChildReport, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend,
+    RunInfo, RunStatus, RunWake, RunWrite, Servable, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use continuum_core::retry::RetryPolicy;
@@ -388,22 +388,7 @@ async fn lock_task(
 #[async_trait]
 impl Journal for PostgresJournal {
     async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
-        let started = HistoryEvent {
-            seq: 1,
-            at: Utc::now(),
-            event: Event::RunStarted {
-                workflow: run.workflow,
-                version: run.version,
-                input: run.input,
-                parent: None,
-                continued_from: None,
-            },
-        };
-        let write = RunWrite {
-            create: Some(CreateRun { workflow_id: run.workflow_id }),
-            append: RunAppend::events(Lease { run: run.id, token: 0 }, vec![started]),
-        };
-        let mut results = self.commit(vec![write]).await?;
+        let mut results = self.commit(vec![run.into_write(Utc::now())]).await?;
         results.pop().unwrap_or_else(|| Err(JournalError::Backend("empty commit result".into()))).map(|w| w.lease)
     }
 

@@ -33,6 +33,22 @@ async fn runtime(url: &str) -> Runtime {
         .expect("runtime")
 }
 
+/// Every run ended with its input plus the signal's 1.
+async fn assert_none_stranded(
+    tasks: &mut tokio::task::JoinSet<(u32, Result<RunOutcome, continuum::AwaitError>)>,
+    runs: u32,
+) {
+    let mut stranded = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (n, outcome) = done.expect("task");
+        match outcome {
+            Ok(RunOutcome::Completed(out)) => assert_eq!(out.decode::<u32>().expect("u32"), n + 1),
+            other => stranded.push((n, format!("{other:?}"))),
+        }
+    }
+    assert!(stranded.is_empty(), "{} of {runs} runs stranded, e.g. {:?}", stranded.len(), stranded.first());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signal_racing_the_park_is_never_stranded() {
     const RUNS: u32 = 1000;
@@ -52,15 +68,7 @@ async fn a_signal_racing_the_park_is_never_stranded() {
             (n, outcome)
         });
     }
-    let mut stranded = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        let (n, outcome) = done.expect("task");
-        match outcome {
-            Ok(RunOutcome::Completed(out)) => assert_eq!(out.decode::<u32>().expect("u32"), n + 1),
-            other => stranded.push((n, format!("{other:?}"))),
-        }
-    }
-    assert!(stranded.is_empty(), "{} of {RUNS} runs stranded, e.g. {:?}", stranded.len(), stranded.first());
+    assert_none_stranded(&mut tasks, RUNS).await;
     drop((starter, signaller));
     db.drop_database().await.expect("drop");
 }
@@ -234,15 +242,7 @@ async fn a_signal_sent_while_the_park_is_being_journaled_is_delivered_by_notify_
             (n, owner.await_outcome(run.id(), Duration::from_secs(30)).await)
         });
     }
-    let mut stranded = Vec::new();
-    while let Some(done) = tasks.join_next().await {
-        let (n, outcome) = done.expect("task");
-        match outcome {
-            Ok(RunOutcome::Completed(out)) => assert_eq!(out.decode::<u32>().expect("u32"), n + 1),
-            other => stranded.push((n, format!("{other:?}"))),
-        }
-    }
-    assert!(stranded.is_empty(), "{} of {RUNS} runs stranded, e.g. {:?}", stranded.len(), stranded.first());
+    assert_none_stranded(&mut tasks, RUNS).await;
     drop((owner, signaller));
     db.drop_database().await.expect("drop");
 }

@@ -43,25 +43,16 @@ async fn a_worker_killed_mid_activity_is_finished_by_another_process() {
     let status = first.wait().expect("reap");
     assert!(!status.success());
 
-    let second = Command::new(WORKER)
-        .args([db.url(), "finish", "order-7"])
-        .envs(fast)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run the second worker");
-    let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(second.status.success(), "second worker failed: {stdout}");
-    let line = |key: &str| {
-        stdout.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {stdout}")).to_string()
-    };
-    assert_eq!(line("result="), "70", "same result: len(\"order-7\") * 10");
+    let second = common::finish(WORKER, db.url(), "order-7", &fast);
+    let line = |key: &str| common::value(&second, key);
+    assert_eq!(line("result"), "70", "same result: len(\"order-7\") * 10");
     assert_eq!(
-        line("history="),
+        line("history"),
         "run_started,activity_scheduled,activity_completed,timer_started,timer_fired,\
          activity_scheduled,activity_completed,run_completed"
     );
     // The killed attempt of `ship` counted: it completed on attempt 2.
-    assert_eq!(line("attempts="), "1,2");
+    assert_eq!(line("attempts"), "1,2");
     let _ = std::fs::remove_dir_all(&markers);
     db.drop_database().await.expect("drop the test database");
 }
@@ -279,20 +270,11 @@ async fn a_parent_killed_while_its_children_run_sees_each_child_complete_once() 
         assert_eq!(journal.run_info(*child).await.unwrap().status, continuum::RunStatus::Running, "killed mid-child");
     }
 
-    let second = Command::new(WORKER)
-        .args([db.url(), "finish", "batch-7"])
-        .envs(fast)
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run the second worker");
-    let stdout = String::from_utf8_lossy(&second.stdout);
-    assert!(second.status.success(), "second worker failed: {stdout}");
-    let line = |key: &str| {
-        stdout.lines().find_map(|l| l.strip_prefix(key)).unwrap_or_else(|| panic!("no {key} in {stdout}")).to_string()
-    };
-    assert_eq!(line("result="), "[90,100,110]", "each order's length times ten, in order");
+    let second = common::finish(WORKER, db.url(), "batch-7", &fast);
+    let line = |key: &str| common::value(&second, key);
+    assert_eq!(line("result"), "[90,100,110]", "each order's length times ten, in order");
     assert_eq!(
-        line("history="),
+        line("history"),
         "run_started,child_started,child_started,child_started,child_completed,child_completed,child_completed,\
          run_completed"
     );

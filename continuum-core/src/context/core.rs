@@ -364,6 +364,27 @@ impl RunCore {
         decided
     }
 
+    /// Queues the task of an activity (or compensation) command issued live
+    /// at `seq`, for the engine to journal with it.
+    pub(crate) fn schedule_task(
+        &mut self,
+        seq: Seq,
+        activity: &str,
+        input: Payload,
+        options: crate::workflow::ActivityOptions,
+        idempotency_key: Option<String>,
+    ) {
+        self.new_tasks.push(NewActivityTask {
+            seq,
+            activity: activity.to_owned(),
+            input,
+            retry: options.retry,
+            timeout: options.timeout,
+            idempotency_key,
+            lease_to_writer: None,
+        });
+    }
+
     /// Appends a resolution event (live) and makes it visible to its effect.
     pub(crate) fn push_event(&mut self, event: Event) -> Seq {
         let seq = self.next_seq;

@@ -14,7 +14,6 @@ use crate::clock;
 use crate::error::{ActivityError, RunFailure, SignalError};
 use crate::event::{CommandKind, Event};
 use crate::ids::Seq;
-use crate::journal::NewActivityTask;
 use crate::payload::Payload;
 use crate::retry::RetryPolicy;
 use crate::workflow::{Activity, ActivityOptions};
@@ -158,15 +157,7 @@ impl<A: Activity> Future for ActivityCall<'_, A> {
             let seq = match issued {
                 Issued::Replayed(seq, _) => seq,
                 Issued::Live(seq) => {
-                    core.new_tasks.push(NewActivityTask {
-                        seq,
-                        activity: A::NAME.to_owned(),
-                        input: payload,
-                        retry: options.retry,
-                        timeout: options.timeout,
-                        idempotency_key: key.clone(),
-                        lease_to_writer: None,
-                    });
+                    core.schedule_task(seq, A::NAME, payload, options, key.clone());
                     seq
                 }
             };

@@ -24,7 +24,6 @@ use super::{Sited, WorkflowContext};
 use crate::error::{ActivityError, RunFailure, WorkflowError};
 use crate::event::{CommandKind, Event};
 use crate::ids::Seq;
-use crate::journal::NewActivityTask;
 use crate::payload::Payload;
 use crate::workflow::{Activity, ActivityRef};
 
@@ -266,15 +265,7 @@ impl Future for Compensate<'_> {
             let seq = match issued {
                 Issued::Replayed(seq, _) => seq,
                 Issued::Live(seq) => {
-                    core.new_tasks.push(NewActivityTask {
-                        seq,
-                        activity: pending.activity.to_owned(),
-                        input: pending.input,
-                        retry: pending.options.retry,
-                        timeout: pending.options.timeout,
-                        idempotency_key: pending.key,
-                        lease_to_writer: None,
-                    });
+                    core.schedule_task(seq, pending.activity, pending.input, pending.options, pending.key);
                     seq
                 }
             };

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
 use super::{
-    ActivityTask, AttemptResult, ChildReport, Claim, CreateRun, Journal, Lease, MailboxSignal, NewActivityTask, NewRun,
+    ActivityTask, AttemptResult, ChildReport, Claim, Journal, Lease, MailboxSignal, NewActivityTask, NewRun,
     PendingWork, RunAppend, RunInfo, RunStatus, RunWrite, TaskLease, TaskOutcome, Written,
 };
 use crate::clock::{self, Clock, SystemClock};
@@ -290,22 +290,7 @@ fn check_seqs(run: RunId, expected: Seq, events: &[HistoryEvent]) -> Result<(), 
 impl Journal for InMemoryJournal {
     async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
         let now = self.clock.now();
-        let started = HistoryEvent {
-            seq: 1,
-            at: now,
-            event: Event::RunStarted {
-                workflow: run.workflow,
-                version: run.version,
-                input: run.input,
-                parent: None,
-                continued_from: None,
-            },
-        };
-        let write = RunWrite {
-            create: Some(CreateRun { workflow_id: run.workflow_id }),
-            append: RunAppend::events(Lease { run: run.id, token: 0 }, vec![started]),
-        };
-        let (written, _) = self.lock().apply(write, now)?;
+        let (written, _) = self.lock().apply(run.into_write(now), now)?;
         Ok(written.lease)
     }
 

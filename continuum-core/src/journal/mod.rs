@@ -97,6 +97,28 @@ pub struct NewRun {
     pub input: Payload,
 }
 
+impl NewRun {
+    /// The write that creates this run with its `RunStarted` event (at
+    /// `at`), as [`Journal::create_run`] does.
+    pub fn into_write(self, at: DateTime<Utc>) -> RunWrite {
+        let started = HistoryEvent {
+            seq: 1,
+            at,
+            event: crate::event::Event::RunStarted {
+                workflow: self.workflow,
+                version: self.version,
+                input: self.input,
+                parent: None,
+                continued_from: None,
+            },
+        };
+        RunWrite {
+            create: Some(CreateRun { workflow_id: self.workflow_id }),
+            append: RunAppend::events(Lease { run: self.id, token: 0 }, vec![started]),
+        }
+    }
+}
+
 /// Who holds a run and with which fencing token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
