@@ -883,3 +883,54 @@ async fn an_unreachable_database_is_a_typed_error_naming_its_address() {
     // Attempts at 0, 0.1, 0.3 and 0.7 s; the next would end past the budget.
     assert!(started.elapsed() >= Duration::from_millis(700), "it retried for its budget: {:?}", started.elapsed());
 }
+
+#[workflow]
+async fn short_timer(ctx: &WorkflowContext, ms: u64) -> Result<u64, WorkflowError> {
+    ctx.sleep(millis(ms)).await;
+    Ok(ms)
+}
+
+/// PostgreSQL only: runs served by one runtime are cancelled from another
+/// runtime (another process) just as their timers fire. Each ends exactly
+/// once — cancelled if the cancel won, completed if the timer did, and the
+/// cancel says which — and nothing is appended after the end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_from_another_process_racing_a_timer_ends_the_run_once() {
+    let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
+    let connect = || async {
+        let pg = PostgresJournal::connect(db.url()).await.expect("connect");
+        pg.migrate().await.expect("migrate");
+        Arc::new(pg) as Arc<dyn Journal>
+    };
+    let journal = connect().await;
+    let quick = EngineConfig { lease_renewal: Duration::from_millis(100), ..EngineConfig::default() };
+    let owner =
+        Runtime::builder().journal(journal.clone()).workflow(short_timer).engine_config(quick).start().await.unwrap();
+    let other = Runtime::builder().journal(connect().await).engine_config(quick).start().await.unwrap();
+    let (mut cancelled, mut completed) = (0, 0);
+    for i in 0..30u64 {
+        let ms = 100;
+        let run = owner.start(short_timer, ms, StartOptions::default()).await.unwrap().id();
+        // From a little before the fire time to a little after.
+        tokio::time::sleep(Duration::from_millis(ms - 12 + (i % 6) * 4)).await;
+        let cancel = other.cancel(run, Some("racing".into())).await;
+        let outcome = owner.await_outcome(run, Duration::from_secs(10)).await.unwrap();
+        match (&cancel, &outcome) {
+            (Ok(()), RunOutcome::Cancelled(Some(reason))) if reason == "racing" => cancelled += 1,
+            (
+                Err(continuum::CancelError::RunTerminal { status: RunStatus::Completed, .. }),
+                RunOutcome::Completed(_),
+            ) => {
+                completed += 1;
+            }
+            other => panic!("run {i}: cancel and outcome disagree: {other:?}"),
+        }
+        let history = journal.history(run).await.unwrap();
+        let ends = history.iter().filter(|e| e.event.is_terminal()).count();
+        assert_eq!(ends, 1, "run {i}: {:?}", kinds(&history));
+        assert!(history.last().unwrap().event.is_terminal(), "run {i}: nothing after the end");
+    }
+    assert_eq!(cancelled + completed, 30);
+    drop((owner, other, journal));
+    let _ = db.drop_database().await;
+}
