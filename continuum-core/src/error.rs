@@ -155,7 +155,8 @@ pub enum ChildError {
         reason: Option<String>,
     },
     /// The child's workflow is not registered in the process that ran the
-    /// parent; nothing was started.
+    /// parent: no child run was created (the parent's history records the
+    /// `child_started` command and its `child_failed` answer).
     #[error("child workflow `{workflow}` is not registered")]
     UnknownWorkflow {
         /// The workflow name.

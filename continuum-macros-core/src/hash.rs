@@ -2,12 +2,14 @@
 //!
 //! # Why the hash is span-free
 //!
-//! A workflow's version hash is recorded with every run. When a worker picks
-//! up an in-flight run whose recorded hash differs from the hash of the code
-//! it is running, replay is refused: the code changed under the run. That is
-//! only useful if the hash moves when the *behaviour* may have changed and
-//! stays put otherwise. Reformatting a file, editing an ordinary comment or
-//! rewording a doc comment must not strand every in-flight run.
+//! A workflow's version hash is recorded with every run, and a run resumes
+//! on the registered version with that hash (the engine leaves it to a
+//! process that has it, or, when no live process does, replays it on the
+//! current version and suspends it if that drifts — see
+//! `docs/versioning.md`). That is only useful if the hash moves when the
+//! *behaviour* may have changed and stays put otherwise. Reformatting a
+//! file, editing an ordinary comment or rewording a doc comment must not
+//! make every in-flight run look like another version's.
 //!
 //! So the hash is computed from a structural walk of the token tree, never
 //! from source text and never from `TokenStream::to_string()`:

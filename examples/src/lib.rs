@@ -178,7 +178,8 @@ pub mod saga {
 pub mod subscription {
     //! A subscription that continues as new each billing cycle, so its
     //! history stays one cycle long however long it runs. Usage arrives
-    //! as `usage` signals; `cancel` ends it after the current cycle.
+    //! as `usage` signals (a cycle without one bills nothing after 31
+    //! days); it ends after `max_cycles` cycles, or when cancelled.
 
     use continuum::prelude::*;
 
