@@ -88,6 +88,8 @@ both_journals!(
     a_child_finishes_once_when_its_parent_crashes,
     cancelling_a_parent_cancels_its_three_level_tree,
     a_signal_to_a_chain_root_reaches_the_tip_and_await_on_the_root_gets_the_end,
+    a_child_beyond_the_depth_limit_fails_the_run_that_would_start_it,
+    a_parallel_saga_journals_a_failing_compensation_and_ends,
 );
 
 #[activity(retry(max_attempts = 3, initial = "10ms"))]
@@ -631,6 +633,92 @@ async fn a_signal_to_a_chain_root_reaches_the_tip_and_await_on_the_root_gets_the
         kinds(&journal.history(tip).await.unwrap()),
         ["run_started", "signal_awaited", "signal_received", "run_completed"]
     );
+}
+
+async fn a_child_beyond_the_depth_limit_fails_the_run_that_would_start_it(journal: Arc<dyn Journal>) {
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(tree)
+        .engine_config(EngineConfig {
+            max_child_depth: 2,
+            lease_renewal: Duration::from_millis(100),
+            ..EngineConfig::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let root =
+        rt.start(tree, 3, StartOptions::id(format!("deep-{}", continuum::RunId::new_random()))).await.unwrap().id();
+    // Root (depth 0) starts depth 1, which starts depth 2; depth 2 may not
+    // start depth 3: it fails, and the failure climbs back as values.
+    let outcome = rt.await_outcome(root, Duration::from_secs(10)).await.unwrap();
+    let RunOutcome::Failed(failure) = outcome else { panic!("{outcome:?}") };
+    assert!(failure.to_string().contains("exceeds the maximum depth 2"), "{failure}");
+    let mut level = root;
+    for depth in 1..=2 {
+        level = journal
+            .history(level)
+            .await
+            .unwrap()
+            .iter()
+            .find_map(|e| match e.event {
+                Event::ChildStarted { child, .. } => Some(child),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no child at depth {depth}"));
+    }
+    let deepest = journal.history(level).await.unwrap();
+    assert_eq!(kinds(&deepest), ["run_started", "run_failed"], "no child was started past the limit");
+    assert!(
+        matches!(
+            &deepest[1].event,
+            Event::RunFailed { failure: continuum::RunFailure::ChildDepth { depth: 3, max: 2 } }
+        ),
+        "{:?}",
+        deepest[1]
+    );
+}
+
+#[activity(retry(max_attempts = 2, initial = "5ms"))]
+async fn release_refused(tag: String) -> Result<(), ActivityError> {
+    Err(ActivityError::retryable(format!("cannot release {tag}")))
+}
+
+#[workflow]
+async fn parallel_undo(ctx: &WorkflowContext, tag: String) -> Result<(Vec<String>, usize), WorkflowError> {
+    ctx.activity(hold, format!("{tag}:a")).compensate_with(release_refused).await?;
+    ctx.activity(hold, format!("{tag}:b")).compensate_with(add_one_to_len).await?;
+    let report = ctx.compensate_all().parallel().await;
+    Ok((report.completed, report.failed.len()))
+}
+
+#[activity]
+async fn add_one_to_len(tag: String) -> Result<(), ActivityError> {
+    let _ = tag.len() + 1;
+    Ok(())
+}
+
+async fn a_parallel_saga_journals_a_failing_compensation_and_ends(journal: Arc<dyn Journal>) {
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(parallel_undo)
+        .activity(hold)
+        .activity(release_refused)
+        .activity(add_one_to_len)
+        .start()
+        .await
+        .unwrap();
+    let run = rt
+        .start(parallel_undo, "p".into(), StartOptions::id(format!("par-{}", continuum::RunId::new_random())))
+        .await
+        .unwrap();
+    let (completed, failed) = run.result(Duration::from_secs(10)).await.unwrap();
+    assert_eq!((completed, failed), (vec!["add_one_to_len".to_string()], 1));
+    let history = journal.history(run.id()).await.unwrap();
+    let k = kinds(&history);
+    assert_eq!(k[5..7], ["compensation_scheduled", "compensation_scheduled"], "both scheduled before either ends");
+    assert!(k.contains(&"compensation_failed") && k.contains(&"compensation_completed"), "{k:?}");
+    assert_eq!(k.last(), Some(&"run_completed"), "the failed compensation did not end the run");
 }
 
 fn started(seq: u64) -> HistoryEvent {
