@@ -47,19 +47,7 @@ fn check_storable(write: &RunWrite) -> Result<(), JournalError> {
 
 /// The status a run has once `write` is applied.
 fn status_after(write: &RunWrite) -> RunStatus {
-    write.append.events.iter().rev().find_map(|e| e.event.terminal_status()).unwrap_or(RunStatus::Running)
-}
-
-/// The events of a write must continue the history without a gap.
-fn check_seqs(write: &RunWrite, next: u64) -> Result<(), JournalError> {
-    let run = write.append.lease.run;
-    for (i, ev) in write.append.events.iter().enumerate() {
-        let want = next + i as u64;
-        if ev.seq != want {
-            return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
-        }
-    }
-    Ok(())
+    write.append.ends_as().unwrap_or(RunStatus::Running)
 }
 
 pub(crate) async fn commit(
@@ -85,7 +73,7 @@ pub(crate) async fn commit(
                         detail: "its first event must be run_started at seq 1".into(),
                     })
                 }
-                (_, Some(first)) => check_seqs(w, first),
+                (_, Some(first)) => w.append.check_seqs(first),
                 (_, None) => Ok(()),
             });
             checked.err().map(Err)

@@ -424,15 +424,16 @@ impl Journal for PostgresJournal {
         if let Some(t) = token {
             return Ok(Lease { run: lease.run, token: to_u64(t) });
         }
-        let info = self.run_row(lease.run).await?;
-        if info.status.is_terminal() {
-            return Err(JournalError::RunTerminal { run: lease.run, status: info.status });
-        }
-        let current: i64 = sqlx::query_scalar("SELECT lease_token FROM continuum_runs WHERE id = $1")
+        let row: Option<(String, i64)> = sqlx::query_as("SELECT status, lease_token FROM continuum_runs WHERE id = $1")
             .bind(lease.run.0)
-            .fetch_one(&self.pool)
+            .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
+        let (status, current) = row.ok_or(JournalError::RunNotFound(lease.run))?;
+        let status = parse_status(&status)?;
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run: lease.run, status });
+        }
         Err(JournalError::Fenced { run: lease.run, presented: lease.token, current: to_u64(current) })
     }
 

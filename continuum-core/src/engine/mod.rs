@@ -289,8 +289,6 @@ struct Plan {
     outcome: Option<RunOutcome>,
     /// Tasks asked to be leased to this process.
     local: Vec<NewActivityTask>,
-    /// The run's parent, if it is a child.
-    parent: Option<RunId>,
     /// The lease token the write presented (0 for a new run): the result
     /// concerns the live run only if it still holds this token.
     presented: u64,
@@ -407,8 +405,8 @@ impl Engine {
         std::mem::take(&mut self.dispatch)
     }
 
-    /// Final attempt results that could not be journaled with their run
-    /// (its write failed, or another process serves it now): the caller
+    /// Attempt results that are not journaled with their run (a retry, a
+    /// run another process serves, a write that failed): the caller
     /// records each on its task with [`Journal::finish_attempt`].
     pub fn take_handed_back(&mut self) -> Vec<(ActivityTask, AttemptResult)> {
         std::mem::take(&mut self.handed_back)
@@ -456,11 +454,6 @@ impl Engine {
     /// Runs currently held in memory.
     pub fn live_runs(&self) -> usize {
         self.live.len()
-    }
-
-    /// Runs staged since the last commit.
-    pub fn staged(&self) -> usize {
-        self.dirty.len()
     }
 
     /// When the earliest armed timer is due.
@@ -670,48 +663,39 @@ impl Engine {
         self.pump(run);
     }
 
-    /// Stages the final result of an attempt this process's worker ran
-    /// (completed, or failed with no retry left). If this engine serves
-    /// the run, the result is journaled by the run's next commit — the
-    /// task's outcome, the run's reaction and its next commands in one
-    /// write. Otherwise it is handed back: the caller records it on the
-    /// task with [`Journal::finish_attempt`], for the run's owner.
-    pub async fn stage_attempt(
-        &mut self,
-        task: ActivityTask,
-        result: AttemptResult,
-    ) -> Option<(ActivityTask, AttemptResult)> {
-        let (result, store) = match result {
-            AttemptResult::Completed(output) => {
-                let store = task.idempotency_key.clone().map(|key| StoredResult {
-                    activity: task.activity.clone(),
-                    key,
-                    output: output.clone(),
-                });
-                (Ok(output), store)
+    /// Stages the result of an attempt this process's worker ran. A final
+    /// one (completed, or failed with no retry left) for a run this engine
+    /// serves is journaled by the run's next commit — the task's outcome,
+    /// the run's reaction and its next commands in one write. Any other is
+    /// handed back ([`take_handed_back`](Self::take_handed_back)): the
+    /// caller records it on the task with [`Journal::finish_attempt`], for
+    /// the run's owner or the task's next attempt.
+    pub async fn stage_attempt(&mut self, task: ActivityTask, result: AttemptResult) {
+        let outcome = match &result {
+            AttemptResult::Completed(output) => Ok(output.clone()),
+            AttemptResult::Failed { error, retry_in: None } => Err(error.clone()),
+            AttemptResult::Failed { .. } => {
+                self.handed_back.push((task, result));
+                return;
             }
-            AttemptResult::Failed { error, retry_in: None } => (Err(error), None),
-            retrying @ AttemptResult::Failed { .. } => return Some((task, retrying)),
         };
         let run = task.run;
         if !self.serve(run).await {
-            let result = match result {
-                Ok(output) => AttemptResult::Completed(output),
-                Err(error) => AttemptResult::Failed { error, retry_in: None },
-            };
-            return Some((task, result));
+            self.handed_back.push((task, result));
+            return;
         }
-        let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result: result.clone() };
+        let store = match (&outcome, &task.idempotency_key) {
+            (Ok(output), Some(key)) => {
+                Some(StoredResult { activity: task.activity.clone(), key: key.clone(), output: output.clone() })
+            }
+            _ => None,
+        };
         if let Some(live) = self.live.get_mut(&run) {
+            let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result: outcome };
             live.inbox.push_back(Inbound::Task(outcome, store));
-            let result = match result {
-                Ok(output) => AttemptResult::Completed(output),
-                Err(error) => AttemptResult::Failed { error, retry_in: None },
-            };
             live.attempts.push((task, result));
         }
         self.pump(run);
-        None
     }
 
     /// A signal was put in a run's mailbox. Commits.
@@ -1180,10 +1164,11 @@ impl Engine {
             }
             let mut refused = false;
             for child in children {
-                if let Err(outcome) = self.stage_child(run, child.clone()) {
+                let seq = child.seq;
+                if let Err(outcome) = self.stage_child(run, child) {
                     refused = true;
                     if let Some(live) = self.live.get_mut(&run) {
-                        live.inbox.push_back(Inbound::Child(child.seq, outcome));
+                        live.inbox.push_back(Inbound::Child(seq, outcome));
                     }
                 }
             }
@@ -1356,7 +1341,7 @@ impl Engine {
         for run in std::mem::take(&mut self.dirty) {
             if self.committing.contains(&run) {
                 waiting.push(run);
-            } else if let Some(parent) = self.creating_child_of(run) {
+            } else if let Some(parent) = self.created_with(run) {
                 children.push((run, parent));
             } else if batch.len() < max {
                 batch.push(run);
@@ -1380,7 +1365,7 @@ impl Engine {
         }
         for (run, parent) in children {
             let parent_pending = self.committing.contains(&parent) || waiting.contains(&parent);
-            if parent_pending || self.creating_child_of(parent).is_some() {
+            if parent_pending || self.created_with(parent).is_some() {
                 waiting.push(run);
             } else {
                 batch.push(run);
@@ -1407,7 +1392,7 @@ impl Engine {
 
     /// For a run not yet created, the run whose write must be in the same
     /// commit: the predecessor of a successor, the parent of a child.
-    fn creating_child_of(&self, run: RunId) -> Option<RunId> {
+    fn created_with(&self, run: RunId) -> Option<RunId> {
         let live = self.live.get(&run)?;
         live.pending_create.as_ref()?;
         let core = live.core();
@@ -1461,14 +1446,10 @@ impl Engine {
                         debug!(run_id = %plan.run, workflow_id, "start not confirmed");
                         self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
                     }
-                    if !self.same_incarnation(plan.run, plan.presented) {
-                        continue;
+                    if self.same_incarnation(plan.run, plan.presented) {
+                        self.drop_run(plan.run);
+                        self.reload.insert(plan.run);
                     }
-                    if let Some(live) = self.live.remove(&plan.run) {
-                        self.handed_back.extend(live.attempts);
-                    }
-                    self.timers.clear_run(plan.run);
-                    self.reload.insert(plan.run);
                 }
             }
         }
@@ -1490,7 +1471,7 @@ impl Engine {
         let mut writes = Vec::with_capacity(batch.len());
         let mut plans = Vec::with_capacity(batch.len());
         for run in batch {
-            let depends_on = self.creating_child_of(run);
+            let depends_on = self.created_with(run);
             let Some(live) = self.live.get_mut(&run) else { continue };
             live.dirty = false;
             let (events, mut new_tasks) = {
@@ -1515,7 +1496,6 @@ impl Engine {
                 arms: Vec::new(),
                 outcome: None,
                 local: Vec::new(),
-                parent: None,
                 presented: live.lease.token,
                 report: None,
                 attempts: std::mem::take(&mut live.attempts),
@@ -1544,19 +1524,15 @@ impl Engine {
                 && plan.outcome.is_none()
                 && plan.continued.is_none()
             {
-                for task in &new_tasks {
-                    if self.registry.activity(&task.activity).is_none() && self.unrunnable.insert(task.activity.clone())
-                    {
+                for task in &mut new_tasks {
+                    let runnable = self.registry.activity(&task.activity).is_some();
+                    if !runnable && self.unrunnable.insert(task.activity.clone()) {
                         warn!(activity = %task.activity, "no worker in this process runs this activity; \
                             its tasks wait in the journal for a process that registers it");
                     }
-                }
-                for task in &mut new_tasks {
                     // Tasks with an idempotency key go through a claim,
                     // which reuses a stored result instead of running.
-                    if task.idempotency_key.is_none()
-                        && self.registry.activity(&task.activity).is_some()
-                        && local.in_hand.load(Ordering::Relaxed) < local.limit
+                    if runnable && task.idempotency_key.is_none() && local.in_hand.load(Ordering::Relaxed) < local.limit
                     {
                         local.in_hand.fetch_add(1, Ordering::Relaxed);
                         task.lease_to_writer = Some(local.task_lease);
@@ -1571,7 +1547,6 @@ impl Engine {
                 }
                 _ => None,
             };
-            plan.parent = live.core().parent.map(|p| p.run);
             plan.report.clone_from(&child_report);
             writes.push(RunWrite {
                 create: plan.create.clone().map(|workflow_id| CreateRun { workflow_id }),

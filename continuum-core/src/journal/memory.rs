@@ -125,6 +125,16 @@ impl State {
         self.next_token
     }
 
+    /// The run's finished tasks whose outcome is not in its history yet.
+    fn finished_tasks(&self, run: RunId) -> impl Iterator<Item = TaskOutcome> + '_ {
+        self.tasks.range((run, 0)..=(run, Seq::MAX)).filter_map(|((r, seq), t)| match &t.state {
+            TaskState::Finished { result } => {
+                Some(TaskOutcome { run: *r, seq: *seq, attempts: t.attempts, result: result.clone() })
+            }
+            _ => None,
+        })
+    }
+
     /// Checks and applies one run's write; nothing is changed if it fails.
     fn apply(&mut self, write: RunWrite, now: DateTime<Utc>) -> Result<(Written, bool), JournalError> {
         let RunWrite { create, append } = write;
@@ -159,7 +169,7 @@ impl State {
                         create.workflow_id.clone()
                     }
                 };
-                check_seqs(run, 1, &append.events)?;
+                append.check_seqs(1)?;
                 let info = RunInfo {
                     id: run,
                     workflow_id: workflow_id.clone(),
@@ -215,11 +225,11 @@ impl State {
                 if row.info.status.is_terminal() {
                     return Err(JournalError::RunTerminal { run, status: row.info.status });
                 }
-                check_seqs(run, row.info.last_seq + 1, &append.events)?;
+                append.check_seqs(row.info.last_seq + 1)?;
                 append.lease.token
             }
         };
-        let terminal = append.events.iter().rev().find_map(|e| e.event.terminal_status());
+        let terminal = append.ends_as();
         let row = self.runs.get_mut(&run).ok_or(JournalError::RunNotFound(run))?;
         if let Some(last) = append.events.last() {
             row.info.last_seq = last.seq;
@@ -273,17 +283,6 @@ impl State {
         }
         Ok((Written { lease: Lease { run, token }, leased_tasks }, ready))
     }
-}
-
-/// Events must continue the history without a gap.
-fn check_seqs(run: RunId, expected: Seq, events: &[HistoryEvent]) -> Result<(), JournalError> {
-    for (i, ev) in events.iter().enumerate() {
-        let want = expected + i as u64;
-        if ev.seq != want {
-            return Err(JournalError::SeqConflict { run, expected: ev.seq, actual: want });
-        }
-    }
-    Ok(())
 }
 
 #[async_trait]
@@ -535,17 +534,7 @@ impl Journal for InMemoryJournal {
     }
 
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
-        let st = self.lock();
-        Ok(st
-            .tasks
-            .range((run, 0)..=(run, Seq::MAX))
-            .filter_map(|((r, seq), t)| match &t.state {
-                TaskState::Finished { result } => {
-                    Some(TaskOutcome { run: *r, seq: *seq, attempts: t.attempts, result: result.clone() })
-                }
-                _ => None,
-            })
-            .collect())
+        Ok(self.lock().finished_tasks(run).collect())
     }
 
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
@@ -555,14 +544,7 @@ impl Journal for InMemoryJournal {
             let Some(row) = st.runs.get(run) else { continue };
             work.signals.extend(row.mailbox.iter().map(|s| (*run, s.clone())));
             work.children.extend(row.child_outcomes.iter().cloned());
-            work.tasks.extend(st.tasks.range((*run, 0)..=(*run, Seq::MAX)).filter_map(
-                |((r, seq), t)| match &t.state {
-                    TaskState::Finished { result } => {
-                        Some(TaskOutcome { run: *r, seq: *seq, attempts: t.attempts, result: result.clone() })
-                    }
-                    _ => None,
-                },
-            ));
+            work.tasks.extend(st.finished_tasks(*run));
         }
         Ok(work)
     }

@@ -190,6 +190,24 @@ pub struct ChildReport {
 }
 
 impl RunAppend {
+    /// Checks that `events` follow each other from seq `next` (the
+    /// history's end plus one) without a gap.
+    pub fn check_seqs(&self, next: Seq) -> Result<(), JournalError> {
+        for (i, ev) in self.events.iter().enumerate() {
+            let want = next + i as u64;
+            if ev.seq != want {
+                return Err(JournalError::SeqConflict { run: self.lease.run, expected: ev.seq, actual: want });
+            }
+        }
+        Ok(())
+    }
+
+    /// The status the run has once `events` are in its history: the last
+    /// terminal event's, if any.
+    pub fn ends_as(&self) -> Option<RunStatus> {
+        self.events.iter().rev().find_map(|e| e.event.terminal_status())
+    }
+
     /// An append of `events` under `lease`, with no side effects.
     pub fn events(lease: Lease, events: Vec<HistoryEvent>) -> Self {
         Self {

@@ -140,7 +140,7 @@ impl RuntimeBuilder {
             self.worker,
             local_rx,
             in_hand,
-            EngineSink(tx.clone()),
+            tx.clone(),
         ));
         let watch_task = tokio::spawn(watch_remote_outcomes(journal.clone(), outcomes.clone()));
         Ok(Runtime {
@@ -420,19 +420,6 @@ pub fn decode_outcome<W: Workflow>(run: RunId, outcome: RunOutcome) -> Result<W:
     }
 }
 
-/// How the worker pool reaches the engine.
-#[derive(Clone)]
-struct EngineSink(mpsc::UnboundedSender<Command>);
-
-impl worker::PoolSink for EngineSink {
-    fn attempt(&self, task: ActivityTask, result: AttemptResult) -> bool {
-        self.0.send(Command::Attempt(task, result)).is_ok()
-    }
-    fn outcome(&self, outcome: TaskOutcome) -> bool {
-        self.0.send(Command::Task(outcome)).is_ok()
-    }
-}
-
 /// Commands gathered into one commit at most.
 const MAX_COMMANDS_PER_COMMIT: usize = 4096;
 
@@ -452,7 +439,6 @@ async fn engine_loop(
     let mut next_renewal = tokio::time::Instant::now() + renewal;
     let mut next_reload = tokio::time::Instant::now();
     let mut starts: HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>> = HashMap::new();
-    let mut handed_back: Vec<(ActivityTask, AttemptResult)> = Vec::new();
     let journal = engine.journal().clone();
     loop {
         let mut sleep_for = engine
@@ -477,25 +463,30 @@ async fn engine_loop(
             biased;
             Some(done) = engine.next_commit(), if engine.in_flight() > 0 => engine.settle(done),
             c = rx.recv() => match c {
-                Some(c) => stage(&mut engine, c, &mut starts, &mut handed_back).await,
+                Some(c) => stage(&mut engine, c, &mut starts).await,
                 None => return,
             },
-            w = wake => note_wake(w, &mut woken, &mut wake_all),
+            w = wake => match w {
+                Ok(hint) => note_wake(hint, &mut woken, &mut wake_all),
+                // Missed hints: look at every run.
+                Err(broadcast::error::RecvError::Lagged(_)) => wake_all = true,
+                Err(broadcast::error::RecvError::Closed) => {}
+            },
             () = tokio::time::sleep(sleep_for) => {}
         }
         // Everything that queued up meanwhile joins this commit.
         for _ in 0..MAX_COMMANDS_PER_COMMIT {
             match rx.try_recv() {
-                Ok(c) => stage(&mut engine, c, &mut starts, &mut handed_back).await,
+                Ok(c) => stage(&mut engine, c, &mut starts).await,
                 Err(_) => break,
             }
         }
         if let Some(w) = wakeups.as_mut() {
             loop {
                 match w.try_recv() {
-                    Ok(hint) => note_wake(Ok(hint), &mut woken, &mut wake_all),
-                    Err(broadcast::error::TryRecvError::Empty) => break,
-                    Err(e) => note_wake(Err(e.into_recv()), &mut woken, &mut wake_all),
+                    Ok(hint) => note_wake(hint, &mut woken, &mut wake_all),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => wake_all = true,
+                    Err(_) => break,
                 }
                 if wake_all {
                     break;
@@ -529,8 +520,7 @@ async fn engine_loop(
         for task in engine.take_dispatch() {
             let _ = local.send(task);
         }
-        handed_back.extend(engine.take_handed_back());
-        for (task, result) in handed_back.drain(..) {
+        for (task, result) in engine.take_handed_back() {
             // Another process serves the run: record the result on the
             // task; the journal tells the run's owner.
             let journal = journal.clone();
@@ -543,26 +533,10 @@ async fn engine_loop(
     }
 }
 
-fn note_wake(hint: Result<RunWake, broadcast::error::RecvError>, woken: &mut Vec<RunId>, all: &mut bool) {
+fn note_wake(hint: RunWake, woken: &mut Vec<RunId>, all: &mut bool) {
     match hint {
-        Ok(RunWake::Run(run)) => woken.push(run),
-        // Missed hints (a lagging receiver or a lost connection): look at
-        // every run.
-        Ok(RunWake::All) | Err(broadcast::error::RecvError::Lagged(_)) => *all = true,
-        Err(broadcast::error::RecvError::Closed) => {}
-    }
-}
-
-trait IntoRecv {
-    fn into_recv(self) -> broadcast::error::RecvError;
-}
-
-impl IntoRecv for broadcast::error::TryRecvError {
-    fn into_recv(self) -> broadcast::error::RecvError {
-        match self {
-            broadcast::error::TryRecvError::Lagged(n) => broadcast::error::RecvError::Lagged(n),
-            _ => broadcast::error::RecvError::Closed,
-        }
+        RunWake::Run(run) => woken.push(run),
+        RunWake::All => *all = true,
     }
 }
 
@@ -570,7 +544,6 @@ async fn stage(
     engine: &mut Engine,
     command: Command,
     starts: &mut HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>>,
-    handed_back: &mut Vec<(ActivityTask, AttemptResult)>,
 ) {
     match command {
         Command::Start(req, reply) => match engine.stage_start(req) {
@@ -582,11 +555,7 @@ async fn stage(
             }
         },
         Command::Task(outcome) => engine.stage_task(outcome).await,
-        Command::Attempt(task, result) => {
-            if let Some(back) = engine.stage_attempt(task, result).await {
-                handed_back.push(back);
-            }
-        }
+        Command::Attempt(task, result) => engine.stage_attempt(task, result).await,
         Command::Signal(run, signal) => engine.stage_signal(run, signal).await,
         Command::Cancel(run, reason, reply) => {
             let _ = reply.send(engine.cancel(run, reason).await);

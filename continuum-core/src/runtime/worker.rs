@@ -23,8 +23,10 @@ use tracing::{debug, error, warn};
 use crate::clock::{self, Clock};
 use crate::error::{ActivityError, ActivityErrorKind};
 use crate::ids::{RunId, Seq};
-use crate::journal::{ActivityTask, AttemptResult, Journal, TaskLease, TaskOutcome};
+use crate::journal::{ActivityTask, AttemptResult, Journal, TaskLease};
 use crate::registry::Registry;
+
+use super::Command;
 
 /// How attempts are run.
 #[derive(Debug, Clone, Copy)]
@@ -95,27 +97,18 @@ pub async fn execute_attempt(registry: &Registry, task: &ActivityTask, config: &
     }
 }
 
-/// Where the pool sends what it learns.
-pub(crate) trait PoolSink: Clone + Send + Sync + 'static {
-    /// The final result of an attempt (completed, or failed for good), for
-    /// the engine to journal or hand back.
-    fn attempt(&self, task: ActivityTask, result: AttemptResult) -> bool;
-    /// A task outcome already recorded in the journal.
-    fn outcome(&self, outcome: TaskOutcome) -> bool;
-}
-
 type Held = Arc<Mutex<HashMap<(RunId, Seq), (u64, AbortHandle)>>>;
 
 /// The worker pool's loop. `local` brings tasks the engine leased to this
 /// process; `in_hand` counts them until their attempt ends.
-pub(crate) async fn pool_loop<S: PoolSink>(
+pub(super) async fn pool_loop(
     journal: Arc<dyn Journal>,
     registry: Arc<Registry>,
     clock: Arc<dyn Clock>,
     config: WorkerConfig,
     mut local: mpsc::UnboundedReceiver<ActivityTask>,
     in_hand: Arc<AtomicUsize>,
-    sink: S,
+    engine: mpsc::UnboundedSender<Command>,
 ) {
     let held: Held = Arc::default();
     let mut attempts = tokio::task::JoinSet::new();
@@ -136,7 +129,17 @@ pub(crate) async fn pool_loop<S: PoolSink>(
             && let Some((task, is_local, registration)) = queue.pop_front()
         {
             let held = (held.clone(), in_hand.clone());
-            spawn_attempt(&mut attempts, &journal, &registry, held, config, task, is_local, registration, sink.clone());
+            spawn_attempt(
+                &mut attempts,
+                &journal,
+                &registry,
+                held,
+                config,
+                task,
+                is_local,
+                registration,
+                engine.clone(),
+            );
         }
         let free = concurrency.saturating_sub(attempts.len());
         let claim = {
@@ -159,7 +162,7 @@ pub(crate) async fn pool_loop<S: PoolSink>(
                 match journal.claim_tasks(free, config.task_lease, Some(&runnable)).await {
                     Ok(claim) => {
                         for outcome in claim.settled {
-                            if !sink.outcome(outcome) {
+                            if engine.send(Command::Task(outcome)).is_err() {
                                 return;
                             }
                         }
@@ -197,7 +200,7 @@ fn hold(held: &Held, task: ActivityTask, is_local: bool) -> (ActivityTask, bool,
 }
 
 #[allow(clippy::too_many_arguments)]
-fn spawn_attempt<S: PoolSink>(
+fn spawn_attempt(
     attempts: &mut tokio::task::JoinSet<()>,
     journal: &Arc<dyn Journal>,
     registry: &Arc<Registry>,
@@ -206,7 +209,7 @@ fn spawn_attempt<S: PoolSink>(
     task: ActivityTask,
     is_local: bool,
     registration: AbortRegistration,
-    sink: S,
+    engine: mpsc::UnboundedSender<Command>,
 ) {
     let key = (task.run, task.seq);
     let (journal, registry) = (journal.clone(), registry.clone());
@@ -226,22 +229,21 @@ fn spawn_attempt<S: PoolSink>(
         // Aborted: the lease was lost, another worker owns the task now,
         // and any result of ours would be fenced out.
         let Ok(result) = result else { return };
-        match result {
-            retry @ AttemptResult::Failed { retry_in: Some(_), .. } => {
-                // The task goes back to the journal for its next attempt.
-                match journal.finish_attempt(&task, retry).await {
-                    Ok(Some(outcome)) => {
-                        sink.outcome(outcome);
-                    }
-                    Ok(None) => {}
-                    Err(e) => warn!(run_id = %task.run, seq = task.seq, error = %e, "activity retry not recorded"),
+        // Final results are journaled with their run by the engine; a
+        // retry goes back to the journal for the task's next attempt.
+        let result = match result {
+            retry @ AttemptResult::Failed { retry_in: Some(_), .. } => match journal.finish_attempt(&task, retry).await {
+                Ok(Some(outcome)) => Command::Task(outcome),
+                Ok(None) => return,
+                Err(e) => {
+                    warn!(run_id = %task.run, seq = task.seq, error = %e, "activity retry not recorded");
+                    return;
                 }
-            }
-            done => {
-                if !sink.attempt(task, done) {
-                    warn!("engine stopped before an activity result could be delivered; the task's lease will lapse and it will run again");
-                }
-            }
+            },
+            done => Command::Attempt(task, done),
+        };
+        if engine.send(result).is_err() {
+            warn!("engine stopped before an activity result could be delivered; the task's lease will lapse and it will run again");
         }
     });
 }
