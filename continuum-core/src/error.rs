@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::event::CommandKind;
+use crate::command::CommandKind;
 use crate::ids::{RunId, Seq, SiteId};
 use crate::payload::PayloadError;
 
@@ -350,7 +350,7 @@ pub enum JournalError {
         /// The run.
         run: RunId,
         /// Its terminal status.
-        status: crate::journal::RunStatus,
+        status: crate::status::RunStatus,
     },
     /// The writer's lease was taken over: a stale write, rejected.
     #[error("stale write to run {run} rejected: lease token {presented} is fenced out by {current}")]
@@ -468,7 +468,7 @@ pub enum SignalSendError {
         /// The run.
         run: RunId,
         /// Its terminal status.
-        status: crate::journal::RunStatus,
+        status: crate::status::RunStatus,
     },
     /// The body could not be encoded.
     #[error("signal body does not encode: {0}")]
@@ -494,7 +494,7 @@ pub enum CancelError {
         /// The run.
         run: RunId,
         /// Its terminal status.
-        status: crate::journal::RunStatus,
+        status: crate::status::RunStatus,
     },
     /// The journal failed.
     #[error(transparent)]

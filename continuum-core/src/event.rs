@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{ActivityError, RunFailure};
 use crate::ids::{RunId, Seq, SiteId, VersionHash};
 use crate::payload::Payload;
+use crate::status::RunStatus;
+
+pub use crate::command::{CommandKind, ValueKind};
 
 /// One entry of a run's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -239,66 +242,6 @@ pub struct ParentRef {
     pub depth: u32,
 }
 
-/// The effect behind a [`Event::ValueRecorded`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ValueKind {
-    /// `ctx.now()` / `ctx.today()`.
-    Now,
-    /// `ctx.uuid4()`.
-    Uuid,
-    /// `ctx.random()` and friends.
-    Random,
-    /// `ctx.side_effect(…)`.
-    SideEffect,
-}
-
-impl ValueKind {
-    /// The name used in drift reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ValueKind::Now => "now",
-            ValueKind::Uuid => "uuid4",
-            ValueKind::Random => "random",
-            ValueKind::SideEffect => "side_effect",
-        }
-    }
-}
-
-/// The kind of a command, as checked on replay.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommandKind {
-    /// An activity.
-    Activity,
-    /// A timer.
-    Timer,
-    /// A signal wait.
-    Signal,
-    /// A recorded value.
-    Value,
-    /// A patch marker.
-    Patch,
-    /// A compensation.
-    Compensation,
-    /// A child run.
-    Child,
-}
-
-impl std::fmt::Display for CommandKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            CommandKind::Activity => "activity",
-            CommandKind::Timer => "timer",
-            CommandKind::Signal => "signal",
-            CommandKind::Value => "value",
-            CommandKind::Patch => "patch",
-            CommandKind::Compensation => "compensation",
-            CommandKind::Child => "child",
-        })
-    }
-}
-
 /// What replay compares: a command's kind, name and site.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CommandIdentity<'a> {
@@ -362,8 +305,7 @@ impl Event {
 
     /// The status a run has once this event is in its history: `Some` for
     /// the terminal events, `None` for the rest.
-    pub fn terminal_status(&self) -> Option<crate::journal::RunStatus> {
-        use crate::journal::RunStatus;
+    pub fn terminal_status(&self) -> Option<RunStatus> {
         match self {
             Event::RunCompleted { .. } => Some(RunStatus::Completed),
             Event::RunFailed { .. } => Some(RunStatus::Failed),

@@ -5,26 +5,30 @@
 //! Most users depend on the `continuum` facade crate instead and write
 //! `use continuum::prelude::*`.
 
+// Layer 1: the model — ids, payloads, the clock, commands, events,
+// statuses and outcomes, errors.
 pub mod clock;
-pub mod context;
-pub mod engine;
+pub mod command;
 pub mod error;
 pub mod event;
-pub mod future;
 pub mod ids;
-pub mod journal;
+pub mod limits;
+pub mod outcome;
 pub mod payload;
-pub mod registry;
 pub mod retry;
-pub mod runtime;
+pub mod status;
+// Layer 2: what workflow code is written against.
+pub mod future;
+pub mod registry;
 pub mod workflow;
+// Layer 3: where runs are stored.
+pub mod journal;
+// Layer 4: the engine that drives runs against a journal.
+pub mod engine;
+// Layer 5: the tokio runtime and the client API.
+pub mod runtime;
 
 pub use crate::clock::{Clock, SystemClock, VirtualClock};
-pub use crate::context::{
-    ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,
-    CompensationError, CompensationRef, CompensationReport, ContinueAsNew, SignalWait, Sleep, StartChild,
-    WorkflowContext,
-};
 pub use crate::engine::{Engine, EngineConfig, EngineStats, Replayed, RunOutcome, StartRequest, replay_history};
 pub use crate::error::{
     ActivityError, ActivityErrorKind, AwaitError, CancelError, ChildError, CommandDescription, IntoActivityError,
@@ -37,4 +41,9 @@ pub use crate::payload::{Payload, PayloadError};
 pub use crate::registry::Registry;
 pub use crate::retry::RetryPolicy;
 pub use crate::runtime::{RunHandle, Runtime, RuntimeBuilder, StartOptions, WorkerConfig};
+pub use crate::workflow::context::{
+    ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,
+    CompensationError, CompensationRef, CompensationReport, ContinueAsNew, SignalWait, Sleep, StartChild,
+    WorkflowContext,
+};
 pub use crate::workflow::{Activity, ActivityOptions, ErasedActivity, ErasedWorkflow, Workflow};

@@ -140,8 +140,8 @@ pub mod prelude {
 /// Used by generated code; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use continuum_core::context::replaying;
     pub use continuum_core::ids::SiteInfo;
+    pub use continuum_core::workflow::context::replaying;
     pub use continuum_core::workflow::{ActivityResult, Marker, WorkflowResult};
     pub use continuum_core::{
         Activity, ActivityError, ActivityOptions, SiteId, VersionHash, Workflow, WorkflowContext,

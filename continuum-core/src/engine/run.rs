@@ -10,15 +10,16 @@ use std::task::{Context, Poll, Wake, Waker};
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
 
-use crate::context::core::{Resolution, ResolutionKind, RunCore};
-use crate::context::{EngineAbort, WorkflowContext};
-use crate::engine::RunOutcome;
 use crate::error::{CommandDescription, RunFailure};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
 use crate::journal::{Lease, MailboxSignal, StoredResult, TaskOutcome};
+use crate::limits::Limits;
+use crate::outcome::RunOutcome;
 use crate::payload::Payload;
 use crate::workflow::ErasedWorkflow;
+use crate::workflow::context::core::{Resolution, ResolutionKind, RunCore};
+use crate::workflow::context::{EngineAbort, WorkflowContext};
 
 /// An answer from outside waiting to be delivered to a live run.
 #[derive(Debug, Clone)]
@@ -27,23 +28,9 @@ pub(crate) enum Inbound {
     /// outcome came straight from this process's worker.
     Task(TaskOutcome, Option<StoredResult>),
     /// A child run ended: the `ChildStarted` seq and how.
-    Child(Seq, crate::engine::RunOutcome),
+    Child(Seq, crate::outcome::RunOutcome),
     TimerFired(Seq),
     SignalTimedOut(Seq),
-}
-
-/// Limits a run's effects observe (from `EngineConfig`).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Limits {
-    pub(crate) max_payload: usize,
-    pub(crate) max_child_depth: u32,
-}
-
-impl Limits {
-    pub(crate) const DEFAULT: Limits = Limits {
-        max_payload: crate::engine::DEFAULT_MAX_PAYLOAD,
-        max_child_depth: crate::engine::DEFAULT_MAX_CHILD_DEPTH,
-    };
 }
 
 /// Counts wakes; the engine polls after every delivery regardless, so the
@@ -181,11 +168,11 @@ impl LiveRun {
         {
             let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);
             core.now = now;
-            core.poller = Some(crate::context::core::current_thread());
+            core.poller = Some(crate::workflow::context::core::current_thread());
         }
         let mut cx = Context::from_waker(&self.waker);
         let result = {
-            let _polling = crate::context::core::PollingGuard::enter(&self.core);
+            let _polling = crate::workflow::context::core::PollingGuard::enter(&self.core);
             std::panic::catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
         };
         let mut core = self.core.lock().unwrap_or_else(PoisonError::into_inner);

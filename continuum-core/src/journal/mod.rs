@@ -6,8 +6,9 @@
 //! with [`JournalError::Fenced`] and its write is never applied.
 
 mod memory;
+mod task;
+mod write;
 
-use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,50 +16,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-pub use memory::InMemoryJournal;
+pub use self::memory::InMemoryJournal;
+pub use self::task::{ActivityTask, AttemptResult, Claim, TaskLease, TaskOutcome};
+pub use self::write::{ChildReport, CreateRun, NewRun, RunAppend, RunWrite, StoredResult, Written};
 
-use crate::error::{ActivityError, JournalError};
+pub use crate::command::NewActivityTask;
+pub use crate::outcome::RunOutcome;
+pub use crate::status::RunStatus;
+
+use crate::error::JournalError;
 use crate::event::{HistoryEvent, ParentRef};
 use crate::ids::{RunId, Seq, VersionHash};
 use crate::payload::Payload;
-use crate::retry::RetryPolicy;
 use uuid::Uuid;
-
-/// Where a run stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunStatus {
-    /// Not finished.
-    Running,
-    /// Returned `Ok`.
-    Completed,
-    /// Returned `Err`, panicked, or could not be replayed.
-    Failed,
-    /// Cancelled.
-    Cancelled,
-    /// Continued as a new run (`continue_as_new`); the chain goes on in
-    /// its successor.
-    Continued,
-}
-
-impl RunStatus {
-    /// Whether the run has ended.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, RunStatus::Running)
-    }
-}
-
-impl fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RunStatus::Running => "running",
-            RunStatus::Completed => "completed",
-            RunStatus::Failed => "failed",
-            RunStatus::Cancelled => "cancelled",
-            RunStatus::Continued => "continued",
-        })
-    }
-}
 
 /// A run's row: identity and status, without its history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -82,43 +52,6 @@ pub struct RunInfo {
     pub parent: Option<ParentRef>,
 }
 
-/// A run to insert.
-#[derive(Debug, Clone)]
-pub struct NewRun {
-    /// The run.
-    pub id: RunId,
-    /// Caller-chosen workflow id.
-    pub workflow_id: String,
-    /// Registered workflow name.
-    pub workflow: String,
-    /// Version hash.
-    pub version: VersionHash,
-    /// Encoded input.
-    pub input: Payload,
-}
-
-impl NewRun {
-    /// The write that creates this run with its `RunStarted` event (at
-    /// `at`), as [`Journal::create_run`] does.
-    pub fn into_write(self, at: DateTime<Utc>) -> RunWrite {
-        let started = HistoryEvent {
-            seq: 1,
-            at,
-            event: crate::event::Event::RunStarted {
-                workflow: self.workflow,
-                version: self.version,
-                input: self.input,
-                parent: None,
-                continued_from: None,
-            },
-        };
-        RunWrite {
-            create: Some(CreateRun { workflow_id: self.workflow_id }),
-            append: RunAppend::events(Lease { run: self.id, token: 0 }, vec![started]),
-        }
-    }
-}
-
 /// Who holds a run and with which fencing token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -126,164 +59,6 @@ pub struct Lease {
     pub run: RunId,
     /// The fencing token; each acquisition takes a larger one.
     pub token: u64,
-}
-
-/// An activity task to create with its `ActivityScheduled` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewActivityTask {
-    /// Seq of the `ActivityScheduled` event.
-    pub seq: Seq,
-    /// Registered activity name.
-    pub activity: String,
-    /// Encoded input.
-    pub input: Payload,
-    /// Retry policy in force for this call.
-    pub retry: RetryPolicy,
-    /// Per-attempt timeout.
-    #[serde(default)]
-    pub timeout: Option<Duration>,
-    /// Idempotency key: a result stored under `(activity, key)` is reused.
-    #[serde(default)]
-    pub idempotency_key: Option<String>,
-    /// `Some(ttl)`: insert the task already leased to the writer for its
-    /// first attempt (the writer runs it itself, no claim needed), and
-    /// report the lease's token in [`Written::leased_tasks`]. A journal may
-    /// decline and insert the task ready for any worker instead; the writer
-    /// then simply gets no token for it.
-    #[serde(skip)]
-    pub lease_to_writer: Option<Duration>,
-}
-
-/// Events and side effects to commit to one run, atomically.
-#[derive(Debug, Clone)]
-pub struct RunAppend {
-    /// The writer's lease.
-    pub lease: Lease,
-    /// Events, contiguous, starting right after the run's last event.
-    pub events: Vec<HistoryEvent>,
-    /// Activity tasks created by `ActivityScheduled` events in `events`.
-    pub new_tasks: Vec<NewActivityTask>,
-    /// Activity tasks whose outcome is journaled by `events`.
-    pub resolved_tasks: Vec<Seq>,
-    /// Mailbox signals consumed by `SignalReceived` events in `events`.
-    pub consumed_signals: Vec<u64>,
-    /// Activity outputs to keep under their idempotency key (activities
-    /// completed by the writer's own worker, journaled by `events`).
-    pub stored_results: Vec<StoredResult>,
-    /// Child outcomes waiting for this run (by `ChildStarted` seq) that
-    /// `events` journal.
-    pub resolved_children: Vec<Seq>,
-    /// For a child run whose `events` end it: the outcome to leave for its
-    /// parent, in the same atomic step (the parent is told to look).
-    pub child_report: Option<ChildReport>,
-}
-
-/// A child run's end, waiting for its parent.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildReport {
-    /// The parent run.
-    pub parent: RunId,
-    /// Seq of the parent's `ChildStarted` event.
-    pub command: Seq,
-    /// How the child ended.
-    pub outcome: crate::engine::RunOutcome,
-}
-
-impl RunAppend {
-    /// Checks that `events` follow each other from seq `next` (the
-    /// history's end plus one) without a gap.
-    pub fn check_seqs(&self, next: Seq) -> Result<(), JournalError> {
-        for (i, ev) in self.events.iter().enumerate() {
-            let want = next + i as u64;
-            if ev.seq != want {
-                return Err(JournalError::SeqConflict { run: self.lease.run, expected: ev.seq, actual: want });
-            }
-        }
-        Ok(())
-    }
-
-    /// The status the run has once `events` are in its history: the last
-    /// terminal event's, if any.
-    pub fn ends_as(&self) -> Option<RunStatus> {
-        self.events.iter().rev().find_map(|e| e.event.terminal_status())
-    }
-
-    /// An append of `events` under `lease`, with no side effects.
-    pub fn events(lease: Lease, events: Vec<HistoryEvent>) -> Self {
-        Self {
-            lease,
-            events,
-            new_tasks: Vec::new(),
-            resolved_tasks: Vec::new(),
-            consumed_signals: Vec::new(),
-            stored_results: Vec::new(),
-            resolved_children: Vec::new(),
-            child_report: None,
-        }
-    }
-}
-
-/// An activity output kept under `(activity, key)`, so a later task with
-/// the same activity and idempotency key reuses it instead of running.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredResult {
-    /// Registered activity name.
-    pub activity: String,
-    /// The idempotency key.
-    pub key: String,
-    /// The output.
-    pub output: Payload,
-}
-
-/// One run's share of a [`Journal::commit`]: a new run with its first
-/// events, or events and side effects appended to an existing run.
-#[derive(Debug, Clone)]
-pub struct RunWrite {
-    /// `Some` for a run that does not exist yet: it is inserted already
-    /// leased to the writer, `append.events` begins with its `RunStarted`
-    /// event (seq 1), and `append.lease.token` is ignored (the journal
-    /// assigns one and returns it).
-    pub create: Option<CreateRun>,
-    /// The events and their side effects, checked against the lease and
-    /// the history's end like [`Journal::append`].
-    pub append: RunAppend,
-}
-
-/// What identifies a new run besides its id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CreateRun {
-    /// Caller-chosen workflow id (unique per journal among chain roots).
-    /// A successor (its `RunStarted` names the run it continues) takes its
-    /// predecessor's instead, and the predecessor's undelivered signals and
-    /// running children move to it.
-    pub workflow_id: String,
-}
-
-/// What a [`RunWrite`] that was applied produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// The run's lease: for a new run, the token the journal assigned.
-    pub lease: Lease,
-    /// Tasks inserted leased to the writer (see
-    /// [`NewActivityTask::lease_to_writer`]), as `(seq, token)`.
-    pub leased_tasks: Vec<(Seq, u64)>,
-}
-
-/// A task lease held by a worker, for [`Journal::heartbeat_tasks`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct TaskLease {
-    /// The run.
-    pub run: RunId,
-    /// Seq of the `ActivityScheduled` event.
-    pub seq: Seq,
-    /// The lease's fencing token.
-    pub token: u64,
-}
-
-impl From<&ActivityTask> for TaskLease {
-    fn from(task: &ActivityTask) -> Self {
-        Self { run: task.run, seq: task.seq, token: task.token }
-    }
 }
 
 /// A hint that a run has work waiting in the journal (a finished task, a
@@ -306,69 +81,6 @@ pub struct MailboxSignal {
     pub name: String,
     /// Encoded body.
     pub payload: Payload,
-}
-
-/// A claimed attempt of an activity task.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ActivityTask {
-    /// The run.
-    pub run: RunId,
-    /// Seq of the `ActivityScheduled` event.
-    pub seq: Seq,
-    /// Registered activity name.
-    pub activity: String,
-    /// Encoded input.
-    pub input: Payload,
-    /// This attempt's number, from 1.
-    pub attempt: u32,
-    /// Retry policy.
-    pub retry: RetryPolicy,
-    /// Per-attempt timeout.
-    pub timeout: Option<Duration>,
-    /// The task lease's fencing token.
-    pub token: u64,
-    /// Idempotency key, if any.
-    pub idempotency_key: Option<String>,
-}
-
-/// The final outcome of an activity task, waiting to be journaled.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TaskOutcome {
-    /// The run.
-    pub run: RunId,
-    /// Seq of the `ActivityScheduled` event.
-    pub seq: Seq,
-    /// Attempts made.
-    pub attempts: u32,
-    /// Output or last error.
-    pub result: Result<Payload, ActivityError>,
-}
-
-/// What a worker reports for one attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AttemptResult {
-    /// The activity returned a value.
-    Completed(Payload),
-    /// The attempt failed; `retry_in` is how long after now (the
-    /// journal's clock) to try again, `None` if the failure is final.
-    Failed {
-        /// The error.
-        error: ActivityError,
-        /// The backoff before the next attempt.
-        retry_in: Option<Duration>,
-    },
-}
-
-/// What a claim found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Claim {
-    /// Attempts to run now.
-    pub tasks: Vec<ActivityTask>,
-    /// Tasks settled without running: their worker died holding the last
-    /// allowed attempt (failed, never silently re-run), or their
-    /// idempotency key already has a stored result (reused). To be
-    /// journaled by the run's engine.
-    pub settled: Vec<TaskOutcome>,
 }
 
 /// The storage behind the runtime.

@@ -9,10 +9,10 @@ use std::thread::ThreadId;
 
 use chrono::{DateTime, Utc};
 
+use crate::command::NewActivityTask;
 use crate::error::{ActivityError, CommandDescription, ReplayDriftError, RunFailure};
 use crate::event::{CommandKind, Event, HistoryEvent};
 use crate::ids::{RunId, Seq, SiteId, SiteInfo};
-use crate::journal::NewActivityTask;
 use crate::payload::Payload;
 
 /// An answer to a command, delivered by the engine.
@@ -28,7 +28,7 @@ pub(crate) enum ResolutionKind {
     Activity(Result<Payload, ActivityError>),
     TimerFired,
     Signal(Option<Payload>),
-    Child(crate::engine::RunOutcome),
+    Child(crate::outcome::RunOutcome),
 }
 
 /// A command issued and not yet resolved; the engine re-arms these after a
@@ -203,7 +203,7 @@ impl RunCore {
             run,
             workflow,
             sites,
-            max_payload: crate::engine::DEFAULT_MAX_PAYLOAD,
+            max_payload: crate::limits::DEFAULT_MAX_PAYLOAD,
             history,
             cursor: 1,
             next_seq,
@@ -220,7 +220,7 @@ impl RunCore {
             patches: HashMap::new(),
             compensations: Vec::new(),
             parent,
-            max_child_depth: crate::engine::DEFAULT_MAX_CHILD_DEPTH,
+            max_child_depth: crate::limits::DEFAULT_MAX_CHILD_DEPTH,
             new_children: Vec::new(),
             children: HashSet::new(),
             continue_with: None,

@@ -18,8 +18,9 @@ use std::task::{Context, Poll};
 
 use futures::future::BoxFuture;
 
+use super::activities::ActivityCall;
 use super::core::{CallSite, Issued, OpenCommand, PendingCompensation, ResolutionKind};
-use super::effects::{ActivityCall, EffectState};
+use super::effect::EffectState;
 use super::{Sited, WorkflowContext};
 use crate::error::{ActivityError, RunFailure, WorkflowError};
 use crate::event::{CommandKind, Event};

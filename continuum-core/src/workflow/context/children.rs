@@ -16,10 +16,10 @@ use std::task::{Context, Poll};
 
 use super::core::{CallSite, Issued, NewChild, OpenCommand, Recorded, ResolutionKind};
 use super::{Sited, WorkflowContext, abort};
-use crate::engine::RunOutcome;
 use crate::error::{ChildError, RunFailure};
 use crate::event::{CommandKind, Event};
 use crate::ids::{RunId, Seq};
+use crate::outcome::RunOutcome;
 use crate::payload::Payload;
 use crate::workflow::{Workflow, WorkflowRef};
 

@@ -1,0 +1,150 @@
+//! Starting runs: a client's start, a child a live command asks for, the
+//! successor of a run that continues as new. Each is built and polled to
+//! its first wait in memory and staged for creation (already leased to
+//! this engine) in the commit that journals what asked for it.
+//!
+//! Never writes to the journal itself: creation happens in the commit
+//! pipeline (`commit.rs`), and a start is answered only once that commit
+//! settles.
+
+use std::sync::Arc;
+
+use tracing::{debug, info, warn};
+
+use super::Engine;
+use super::run::LiveRun;
+use crate::error::{JournalError, RunFailure, StartError};
+use crate::event::{Event, HistoryEvent, ParentRef};
+use crate::ids::RunId;
+use crate::journal::Lease;
+use crate::outcome::RunOutcome;
+use crate::payload::Payload;
+use crate::workflow::ErasedWorkflow;
+use crate::workflow::context::core::NewChild;
+
+/// A request to start a run.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    /// Registered workflow name.
+    pub workflow: String,
+    /// Caller-chosen workflow id; a random one when `None`.
+    pub workflow_id: Option<String>,
+    /// Encoded input.
+    pub input: Payload,
+    /// Check that `input` decodes as the workflow's input type first (for
+    /// untyped starts).
+    pub check_input: bool,
+}
+
+impl Engine {
+    /// Starts a run and commits it: journaled already leased to this
+    /// engine, run to its first wait, its first commands journaled in the
+    /// same commit.
+    pub async fn start(&mut self, req: StartRequest) -> Result<RunId, StartError> {
+        let id = self.stage_start(req)?;
+        self.commit().await;
+        let at = self.start_results.iter().position(|(run, _)| *run == id);
+        match at.map(|i| self.start_results.remove(i)) {
+            Some((_, result)) => result,
+            None => Err(StartError::Journal(JournalError::Backend("the start was not committed".into()))),
+        }
+    }
+
+    /// Stages a run's start for the next [`commit`](Self::commit): the run
+    /// is built and polled to its first wait in memory; it is inserted
+    /// (already leased to this engine) with its first events by the
+    /// commit, whose result appears in
+    /// [`take_start_results`](Self::take_start_results). Nothing acts on
+    /// the run before that.
+    pub fn stage_start(&mut self, req: StartRequest) -> Result<RunId, StartError> {
+        let workflow = self
+            .registry
+            .workflow(&req.workflow)
+            .cloned()
+            .ok_or_else(|| StartError::UnknownWorkflow { name: req.workflow.clone() })?;
+        if req.check_input {
+            workflow
+                .check_input(&req.input)
+                .map_err(|error| StartError::InputType { workflow: req.workflow.clone(), error })?;
+        }
+        let id = RunId::new_random();
+        let workflow_id = req.workflow_id.unwrap_or_else(|| id.to_string());
+        if let Some(existing) = self.staged_ids.get(&workflow_id) {
+            return Err(StartError::DuplicateWorkflowId { workflow_id, existing: *existing });
+        }
+        self.stage_new_run(workflow, id, workflow_id, req.input, None, None);
+        Ok(id)
+    }
+
+    /// Builds a run that does not exist yet, polls it to its first wait and
+    /// stages its creation (already leased to this engine) with its first
+    /// events for the next commit.
+    fn stage_new_run(
+        &mut self,
+        workflow: ErasedWorkflow,
+        id: RunId,
+        workflow_id: String,
+        input: Payload,
+        parent: Option<ParentRef>,
+        continued_from: Option<RunId>,
+    ) {
+        let now = self.clock.now();
+        let started = HistoryEvent {
+            seq: 1,
+            at: now,
+            event: Event::RunStarted {
+                workflow: workflow.name.to_owned(),
+                version: workflow.version,
+                input,
+                parent,
+                continued_from,
+            },
+        };
+        let lease = Lease { run: id, token: 0 };
+        let (mut live, failure) =
+            LiveRun::new(workflow, id, Arc::from(vec![started.clone()]), lease, now, self.limits());
+        // The run's first event is journaled by the commit that creates it.
+        live.core().outbox.push(started);
+        live.pending_create = Some(workflow_id.clone());
+        match failure {
+            Some(f) => {
+                live.fail(f);
+            }
+            None => {
+                live.poll_live(now);
+            }
+        }
+        self.staged_ids.insert(workflow_id, id);
+        self.insert_live(live);
+        self.pump(id);
+    }
+
+    /// Stages the successor of a run that continued as new, in the same
+    /// commit as the predecessor's end: the workflow's current version, an
+    /// empty history, the same parent (a continued child stays its
+    /// parent's child). The journal gives it the chain's workflow id.
+    pub(super) fn stage_successor(&mut self, run: RunId, next: RunId, input: Payload) {
+        let Some(live) = self.live.get(&run) else { return };
+        let name = live.workflow.name;
+        let parent = live.core().parent;
+        let workflow = self.registry.workflow(name).cloned().unwrap_or_else(|| live.workflow.clone());
+        info!(run_id = %run, next_run_id = %next, workflow = name, "run continues as new");
+        self.stage_new_run(workflow, next, next.to_string(), input, parent, Some(run));
+    }
+
+    /// Stages the creation of a child a live command asked for, in the
+    /// same commit as the parent's `ChildStarted` (see
+    /// [`flush`](Self::flush)). A child whose workflow is not registered
+    /// here is refused: the parent gets that as the child's outcome.
+    pub(super) fn stage_child(&mut self, parent: RunId, child: NewChild) -> Result<(), RunOutcome> {
+        let Some(workflow) = self.registry.workflow(&child.workflow).cloned() else {
+            warn!(run_id = %parent, child = %child.workflow, "child workflow is not registered here; the parent gets an error");
+            return Err(RunOutcome::Failed(RunFailure::UnknownWorkflow { name: child.workflow }));
+        };
+        let depth = self.live.get(&parent).and_then(|l| l.core().parent).map_or(0, |p| p.depth) + 1;
+        let parent_ref = ParentRef { run: parent, command: child.seq, depth };
+        debug!(run_id = %parent, child_id = %child.child, workflow = workflow.name, "starting a child run");
+        self.stage_new_run(workflow, child.child, child.child.to_string(), child.input, Some(parent_ref), None);
+        Ok(())
+    }
+}
