@@ -9,6 +9,12 @@
 //! token (the fence), the status, the history's end, the workflow id's
 //! uniqueness — and one that fails is left out with its error; the rest
 //! are applied.
+//!
+//! This is the only place runs are created and their histories, statuses,
+//! tasks and consumed signals change. It hands out leases only for what
+//! it creates (a new run, a task leased to its writer) and never takes a
+//! lease from its holder: a write with a stale token is refused, not
+//! repaired.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -21,7 +27,7 @@ use continuum_core::journal::{Lease, RunStatus, RunWrite, Written};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{backend, json, parse_status, secs, storable, to_i64, to_u64};
+use crate::rows::{backend, json, parse_status, secs, storable, to_i64, to_u64};
 
 /// Checks that nothing in `write` is unstorable (PostgreSQL text cannot
 /// hold NUL), before any SQL runs.
@@ -50,6 +56,13 @@ fn status_after(write: &RunWrite) -> RunStatus {
     write.append.ends_as().unwrap_or(RunStatus::Running)
 }
 
+/// Commits one write; its own error if it was refused.
+pub(crate) async fn commit_one(pool: &PgPool, run_lease: Duration, write: RunWrite) -> Result<Written, JournalError> {
+    let mut results = commit(pool, run_lease, vec![write]).await?;
+    results.pop().unwrap_or_else(|| Err(JournalError::Backend("empty commit result".into())))
+}
+
+/// Commits `writes` in one transaction; one result per write, in order.
 pub(crate) async fn commit(
     pool: &PgPool,
     run_lease: Duration,

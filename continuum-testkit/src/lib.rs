@@ -10,6 +10,11 @@
 //!
 //! Use it from plain `#[test]` functions (it owns its executor).
 //!
+//! For journal crates, two optional features: `postgres` (module
+//! `postgres`: a throwaway PostgreSQL database per test) and `conformance`
+//! (module `conformance`: the behaviour suite every journal runs, one
+//! `conformance_tests!` line per journal).
+//!
 //! ```
 //! use continuum::prelude::*;
 //! use continuum_testkit::TestEnv;
@@ -32,6 +37,8 @@
 //! assert_eq!(env.result(&run).unwrap().unwrap(), "hello ada");
 //! ```
 
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod golden;
 #[cfg(feature = "postgres")]
 pub mod postgres;

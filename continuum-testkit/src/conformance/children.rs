@@ -1,0 +1,150 @@
+//! Child workflows: a child that outlives its parent's process, a cancel
+//! that reaches a whole tree, the depth limit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use continuum::prelude::*;
+use continuum::{EngineConfig, Event, Journal, Payload, RunOutcome, RunStatus};
+
+use super::harness::{kinds, runtime, wait_for};
+use super::runs::add_one;
+
+/// A child that works, waits on a timer, works again.
+#[workflow]
+pub(crate) async fn slow_child(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let n = ctx.activity(add_one, n).await?;
+    ctx.sleep(millis(600)).await;
+    Ok(ctx.activity(add_one, n).await?)
+}
+
+#[workflow]
+pub(crate) async fn waits_for_slow_child(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    Ok(ctx.child(slow_child, n).await? * 10)
+}
+
+/// Nested children down to `depth`, the innermost parked on a long timer.
+#[workflow]
+pub(crate) async fn tree(ctx: &WorkflowContext, depth: u32) -> Result<u32, WorkflowError> {
+    if depth == 0 {
+        ctx.sleep(hours(1)).await;
+        return Ok(0);
+    }
+    Ok(ctx.child(tree, depth - 1).await? + 1)
+}
+
+/// The runtime running a parent and its child dies while the child waits
+/// on its timer; the next runtime finishes both, and the parent journals
+/// the child's start and end once each.
+pub async fn a_child_finishes_once_when_its_parent_crashes(journal: Arc<dyn Journal>) {
+    let first = runtime(journal.clone()).await;
+    let run = first
+        .start(waits_for_slow_child, 1, StartOptions::id(format!("parent-{}", continuum::RunId::new_random())))
+        .await
+        .unwrap()
+        .id();
+    wait_for(&journal, run, "child_started").await;
+    let child = journal
+        .history(run)
+        .await
+        .unwrap()
+        .iter()
+        .find_map(|e| match e.event {
+            Event::ChildStarted { child, .. } => Some(child),
+            _ => None,
+        })
+        .expect("a child");
+    wait_for(&journal, child, "timer_started").await;
+    drop(first);
+    let second = runtime(journal.clone()).await;
+    let outcome = second.await_outcome(run, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(outcome, RunOutcome::Completed(Payload::encode(&30u32).unwrap()));
+    assert_eq!(
+        kinds(&journal.history(run).await.unwrap()),
+        ["run_started", "child_started", "child_completed", "run_completed"]
+    );
+    assert_eq!(
+        kinds(&journal.history(child).await.unwrap()),
+        [
+            "run_started",
+            "activity_scheduled",
+            "activity_completed",
+            "timer_started",
+            "timer_fired",
+            "activity_scheduled",
+            "activity_completed",
+            "run_completed"
+        ]
+    );
+}
+
+/// Cancelling the root of a tree three levels deep cancels every level,
+/// each ending with `run_cancelled`.
+pub async fn cancelling_a_parent_cancels_its_three_level_tree(journal: Arc<dyn Journal>) {
+    let rt = runtime(journal.clone()).await;
+    let root =
+        rt.start(tree, 3, StartOptions::id(format!("tree-{}", continuum::RunId::new_random()))).await.unwrap().id();
+    // Wait for the whole tree: each level starts the next.
+    let mut levels = vec![root];
+    while levels.len() < 4 {
+        let last = *levels.last().unwrap();
+        wait_for(&journal, last, "child_started").await;
+        let child = journal.history(last).await.unwrap().iter().find_map(|e| match e.event {
+            Event::ChildStarted { child, .. } => Some(child),
+            _ => None,
+        });
+        levels.push(child.expect("the next level"));
+    }
+    wait_for(&journal, levels[3], "timer_started").await;
+    rt.cancel(root, Some("shutting down".into())).await.unwrap();
+    for (depth, id) in levels.iter().enumerate() {
+        assert_eq!(journal.run_info(*id).await.unwrap().status, RunStatus::Cancelled, "depth {depth}");
+        assert_eq!(kinds(&journal.history(*id).await.unwrap()).last(), Some(&"run_cancelled"), "depth {depth}");
+    }
+}
+
+/// A child that would be deeper than `max_child_depth` is not started: the
+/// run that would start it fails, and the failure climbs back as values.
+pub async fn a_child_beyond_the_depth_limit_fails_the_run_that_would_start_it(journal: Arc<dyn Journal>) {
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(tree)
+        .engine_config(EngineConfig {
+            max_child_depth: 2,
+            lease_renewal: Duration::from_millis(100),
+            ..EngineConfig::default()
+        })
+        .start()
+        .await
+        .unwrap();
+    let root =
+        rt.start(tree, 3, StartOptions::id(format!("deep-{}", continuum::RunId::new_random()))).await.unwrap().id();
+    // Root (depth 0) starts depth 1, which starts depth 2; depth 2 may not
+    // start depth 3: it fails, and the failure climbs back as values.
+    let outcome = rt.await_outcome(root, Duration::from_secs(10)).await.unwrap();
+    let RunOutcome::Failed(failure) = outcome else { panic!("{outcome:?}") };
+    assert!(failure.to_string().contains("exceeds the maximum depth 2"), "{failure}");
+    let mut level = root;
+    for depth in 1..=2 {
+        level = journal
+            .history(level)
+            .await
+            .unwrap()
+            .iter()
+            .find_map(|e| match e.event {
+                Event::ChildStarted { child, .. } => Some(child),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no child at depth {depth}"));
+    }
+    let deepest = journal.history(level).await.unwrap();
+    assert_eq!(kinds(&deepest), ["run_started", "run_failed"], "no child was started past the limit");
+    assert!(
+        matches!(
+            &deepest[1].event,
+            Event::RunFailed { failure: continuum::RunFailure::ChildDepth { depth: 3, max: 2 } }
+        ),
+        "{:?}",
+        deepest[1]
+    );
+}
