@@ -55,6 +55,12 @@ impl fmt::Display for ActivityErrorKind {
 }
 
 impl ActivityError {
+    /// The same error with its message bounded ([`bounded_message`]).
+    pub fn bounded(mut self) -> Self {
+        self.message = bounded_message(self.message);
+        self
+    }
+
     /// A retryable failure.
     pub fn retryable(message: impl Into<String>) -> Self {
         Self { kind: ActivityErrorKind::Failed, message: message.into(), non_retryable: false }
@@ -174,9 +180,9 @@ pub enum ChildError {
         /// The decode error.
         error: PayloadError,
     },
-    /// This run already started a child with this key at this call site;
-    /// nothing was started.
-    #[error("a child with key `{key}` was started here already")]
+    /// This run already started a child with this key (keys are unique per
+    /// parent run, whatever the call site); nothing was started.
+    #[error("this run already started a child with key `{key}`")]
     DuplicateKey {
         /// The key.
         key: String,
@@ -305,6 +311,23 @@ pub enum RunFailure {
         /// The name in the history.
         name: String,
     },
+    /// The journal rejected a write of the run that could never be
+    /// applied (see [`JournalError::WriteRefused`]); the run was failed
+    /// rather than retried forever.
+    #[error("the journal rejected the run's write: {detail}")]
+    WriteRefused {
+        /// What the journal said.
+        detail: String,
+    },
+    /// The workflow returned an output larger than
+    /// `EngineConfig::max_payload_bytes`; it was not journaled.
+    #[error("workflow output of {bytes} bytes exceeds the payload cap of {max} bytes")]
+    OutputTooLarge {
+        /// The output's size, in bytes of JSON.
+        bytes: usize,
+        /// The cap.
+        max: usize,
+    },
     /// The run started a child deeper than `EngineConfig::max_child_depth`
     /// allows; refused when the child would be created, so no descendant
     /// can outrun the cancel cascade.
@@ -317,7 +340,35 @@ pub enum RunFailure {
     },
 }
 
+/// `message`, cut to at most [`MAX_ERROR_MESSAGE_BYTES`] (at a character
+/// boundary) with a marker giving its original size when it is longer:
+/// error texts and panic messages are journaled, and a runaway one must
+/// not bloat a history.
+///
+/// [`MAX_ERROR_MESSAGE_BYTES`]: crate::limits::MAX_ERROR_MESSAGE_BYTES
+pub fn bounded_message(message: String) -> String {
+    let max = crate::limits::MAX_ERROR_MESSAGE_BYTES;
+    if message.len() <= max {
+        return message;
+    }
+    let marker = format!("… [truncated: {} bytes in all]", message.len());
+    let mut cut = max.saturating_sub(marker.len());
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}{marker}", &message[..cut])
+}
+
 impl RunFailure {
+    /// The same failure with its message bounded ([`bounded_message`]).
+    pub fn bounded(self) -> Self {
+        match self {
+            RunFailure::Error { message } => RunFailure::Error { message: bounded_message(message) },
+            RunFailure::Panicked { message } => RunFailure::Panicked { message: bounded_message(message) },
+            other => other,
+        }
+    }
+
     /// The failure of a run whose stored event `seq` does not decode
     /// ([`JournalError::CorruptEvent`]).
     pub fn undecodable_event(run: RunId, seq: Seq, detail: String) -> Self {
@@ -395,6 +446,22 @@ pub enum JournalError {
     /// The backend failed.
     #[error("journal backend error: {0}")]
     Backend(String),
+    /// The journal rejects this run's write as it stands (it breaks a
+    /// constraint, or holds a value the store cannot take); nothing of it
+    /// was applied, the other writes of the same commit were, and
+    /// retrying the same write cannot succeed.
+    #[error("the journal rejects the write to run {run}: {detail}")]
+    WriteRefused {
+        /// The run.
+        run: RunId,
+        /// What the store said.
+        detail: String,
+    },
+    /// The journal could not be reached (the connection was refused,
+    /// reset or timed out; the server is restarting). Transient: the same
+    /// call may succeed later. For a commit, the outcome may be unknown.
+    #[error("journal unavailable: {0}")]
+    Unavailable(String),
     /// A value cannot be stored as given (for instance a NUL character in
     /// a workflow id or signal name, which PostgreSQL text cannot hold).
     /// Nothing was written.
@@ -416,6 +483,16 @@ pub enum JournalError {
         /// The decode error.
         detail: String,
     },
+}
+
+impl JournalError {
+    /// Whether retrying the same call later may succeed: the journal was
+    /// unreachable, or failed in a way that says nothing about the request
+    /// itself. A refusal (fenced, terminal, a duplicate id, bad input) is
+    /// not transient.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, JournalError::Backend(_) | JournalError::Unavailable(_))
+    }
 }
 
 /// `start` failed; nothing was journaled.

@@ -7,6 +7,11 @@ pub const DEFAULT_MAX_CHILD_DEPTH: u32 = 10;
 /// The default `EngineConfig::max_payload_bytes`: 8 MiB.
 pub const DEFAULT_MAX_PAYLOAD: usize = 8 * 1024 * 1024;
 
+/// The longest error message journaled (an activity's error, a
+/// workflow's error or panic message), in bytes. A longer one is cut at a
+/// character boundary and ends with a marker giving its original size.
+pub const MAX_ERROR_MESSAGE_BYTES: usize = 16 * 1024;
+
 /// Limits a run's effects observe (from `EngineConfig`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Limits {

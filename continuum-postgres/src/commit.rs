@@ -27,7 +27,7 @@ use continuum_core::journal::{Lease, RunStatus, RunWrite, Written};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::rows::{backend, json, parse_status, secs, storable, to_i64, to_u64};
+use crate::rows::{backend, json, parse_status, secs, storable, to_i64, to_u64, unavailable_db};
 
 /// Checks that nothing in `write` is unstorable (PostgreSQL text cannot
 /// hold NUL), before any SQL runs.
@@ -45,9 +45,6 @@ fn check_storable(write: &RunWrite) -> Result<(), JournalError> {
             storable("idempotency key", key)?;
         }
     }
-    for stored in &write.append.stored_results {
-        storable("idempotency key", &stored.key)?;
-    }
     Ok(())
 }
 
@@ -63,11 +60,116 @@ pub(crate) async fn commit_one(pool: &PgPool, run_lease: Duration, write: RunWri
 }
 
 /// Commits `writes` in one transaction; one result per write, in order.
+///
+/// One run's write never fails or delays the others: a write the function
+/// refuses (fenced, ended, out of step, a taken id) is left out with its
+/// own error, and a write the database rejects outright (a constraint it
+/// breaks, a value it cannot take) — which aborts the whole transaction —
+/// is found by committing the batch again in halves, never splitting a
+/// run from the runs it creates (its children, its successor). The
+/// writes that can be applied are; the one that cannot gets
+/// [`JournalError::WriteRefused`], which retrying cannot change.
 pub(crate) async fn commit(
     pool: &PgPool,
     run_lease: Duration,
     writes: Vec<RunWrite>,
 ) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
+    let groups = groups(&writes);
+    let mut results: Vec<Option<Result<Written, JournalError>>> = vec![None; writes.len()];
+    // Batches still to commit, as ranges of `groups`; the first is tried
+    // first, so writes are applied in their order.
+    let mut pending = vec![(0, groups.len())];
+    while let Some((from, to)) = pending.pop() {
+        let batch: Vec<usize> = groups[from..to].iter().flatten().copied().collect();
+        let slice: Vec<&RunWrite> = batch.iter().map(|&i| &writes[i]).collect();
+        match commit_batch(pool, run_lease, &slice).await {
+            Ok(batch_results) => {
+                for (i, result) in batch.into_iter().zip(batch_results) {
+                    results[i] = Some(result);
+                }
+            }
+            Err(Failure::Journal(e)) => return Err(e),
+            Err(Failure::Rejected(detail)) if to - from > 1 => {
+                tracing::debug!(writes = batch.len(), %detail, "commit rejected; committing it in halves");
+                let mid = from + (to - from) / 2;
+                pending.push((mid, to));
+                pending.push((from, mid));
+            }
+            Err(Failure::Rejected(detail)) => {
+                for i in batch {
+                    let run = writes[i].append.lease.run;
+                    tracing::error!(%run, %detail, "the journal rejects this run's write; it cannot be applied");
+                    results[i] = Some(Err(JournalError::WriteRefused { run, detail: detail.clone() }));
+                }
+            }
+        }
+    }
+    Ok(results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(JournalError::Backend("write not settled".into()))))
+        .collect())
+}
+
+/// The writes of a commit in groups that must stay together: a write that
+/// creates a run goes with the write of the run it continues or whose
+/// child it is, when that is in the commit too. In order of first write.
+fn groups(writes: &[RunWrite]) -> Vec<Vec<usize>> {
+    let position: HashMap<RunId, usize> = writes.iter().enumerate().map(|(i, w)| (w.append.lease.run, i)).collect();
+    // Each write's group leader: follow creators back to one that is not
+    // created by another write in this commit.
+    let creator = |i: usize| -> Option<usize> {
+        let w = &writes[i];
+        w.create.as_ref()?;
+        let from = match w.append.events.first().map(|e| &e.event) {
+            Some(Event::RunStarted { continued_from, parent, .. }) => continued_from.or(parent.map(|p| p.run)),
+            _ => None,
+        }?;
+        position.get(&from).copied().filter(|&j| j != i)
+    };
+    let mut leader_of = vec![0; writes.len()];
+    for (i, leader) in leader_of.iter_mut().enumerate() {
+        let mut at = i;
+        for _ in 0..writes.len() {
+            match creator(at) {
+                Some(up) => at = up,
+                None => break,
+            }
+        }
+        *leader = at;
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    let mut index: HashMap<usize, usize> = HashMap::new();
+    for (i, leader) in leader_of.into_iter().enumerate() {
+        let g = *index.entry(leader).or_insert_with(|| {
+            groups.push(Vec::new());
+            groups.len() - 1
+        });
+        groups[g].push(i);
+    }
+    groups
+}
+
+/// Why a batch was not committed.
+enum Failure {
+    /// The journal could not do it (unreachable, or an outcome unknown).
+    Journal(JournalError),
+    /// The database rejected the batch's statement: nothing was applied,
+    /// and some write in it cannot be.
+    Rejected(String),
+}
+
+impl From<JournalError> for Failure {
+    fn from(e: JournalError) -> Self {
+        Failure::Journal(e)
+    }
+}
+
+/// Commits one batch in one transaction.
+async fn commit_batch(
+    pool: &PgPool,
+    run_lease: Duration,
+    writes: &[&RunWrite],
+) -> Result<Vec<Result<Written, JournalError>>, Failure> {
     // Refused before any SQL runs: unstorable text, events that do not
     // follow each other, a new run that does not begin with `RunStarted`.
     let mut results: Vec<Option<Result<Written, JournalError>>> = writes
@@ -99,13 +201,12 @@ pub(crate) async fn commit(
 
     let mut a = Arrays::default();
     for &i in &sent {
-        a.push(&writes[i])?;
+        a.push(writes[i])?;
     }
     a.sort();
     let rows: Vec<ResultRow> = sqlx::query_as(
         "SELECT * FROM continuum_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
-         $37, $38, $39, $40)",
+         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)",
     )
     .bind(&a.w_run)
     .bind(&a.w_token)
@@ -136,10 +237,6 @@ pub(crate) async fn commit(
     .bind(&a.t_timeout)
     .bind(&a.t_key)
     .bind(&a.t_lease)
-    .bind(&a.s_run)
-    .bind(&a.s_activity)
-    .bind(&a.s_key)
-    .bind(&a.s_output)
     .bind(&a.rc_run)
     .bind(&a.rc_seq)
     .bind(&a.cr_parent)
@@ -149,7 +246,10 @@ pub(crate) async fn commit(
     .bind(secs(run_lease))
     .fetch_all(pool)
     .await
-    .map_err(backend)?;
+    .map_err(|e| match e {
+        sqlx::Error::Database(db) if !unavailable_db(db.as_ref()) => Failure::Rejected(db.to_string()),
+        other => Failure::Journal(backend(other)),
+    })?;
 
     let index: HashMap<Uuid, usize> = sent.iter().map(|&i| (writes[i].append.lease.run.0, i)).collect();
     let mut created: HashMap<Uuid, u64> = HashMap::new();
@@ -254,10 +354,6 @@ struct Arrays<'a> {
     t_timeout: Vec<Option<i64>>,
     t_key: Vec<Option<&'a str>>,
     t_lease: Vec<Option<f64>>,
-    s_run: Vec<Uuid>,
-    s_activity: Vec<&'a str>,
-    s_key: Vec<&'a str>,
-    s_output: Vec<&'a str>,
     rc_run: Vec<Uuid>,
     rc_seq: Vec<i64>,
     cr_parent: Vec<Uuid>,
@@ -316,7 +412,7 @@ impl<'a> Arrays<'a> {
         }
         if status.is_terminal() {
             // The function drops an ended run's tasks.
-            return self.push_results(w);
+            return Ok(());
         }
         for &seq in &w.append.resolved_tasks {
             self.r_run.push(run);
@@ -332,32 +428,14 @@ impl<'a> Arrays<'a> {
             self.t_key.push(t.idempotency_key.as_deref());
             self.t_lease.push(t.lease_to_writer.map(secs));
         }
-        self.push_results(w)
+        Ok(())
     }
 
     /// Orders the rows whose locks other committers may also take: task
-    /// deletes by (run, seq), stored results by (activity, key).
+    /// deletes by (run, seq).
     fn sort(&mut self) {
         let mut r: Vec<(Uuid, i64)> = self.r_run.iter().copied().zip(self.r_seq.iter().copied()).collect();
         r.sort_unstable();
         (self.r_run, self.r_seq) = r.into_iter().unzip();
-        let mut s: Vec<(&str, &str, Uuid, &str)> = (0..self.s_run.len())
-            .map(|i| (self.s_activity[i], self.s_key[i], self.s_run[i], self.s_output[i]))
-            .collect();
-        s.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-        self.s_activity = s.iter().map(|x| x.0).collect();
-        self.s_key = s.iter().map(|x| x.1).collect();
-        self.s_run = s.iter().map(|x| x.2).collect();
-        self.s_output = s.iter().map(|x| x.3).collect();
-    }
-
-    fn push_results(&mut self, w: &'a RunWrite) -> Result<(), JournalError> {
-        for r in &w.append.stored_results {
-            self.s_run.push(w.append.lease.run.0);
-            self.s_activity.push(r.activity.as_str());
-            self.s_key.push(r.key.as_str());
-            self.s_output.push(r.output.as_json());
-        }
-        Ok(())
     }
 }

@@ -13,7 +13,7 @@ use continuum_core::event::HistoryEvent;
 use continuum_core::ids::{RunId, VersionHash};
 use continuum_core::journal::{
     ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
-    RunStatus, RunWake, RunWrite, Servable, TaskLease, TaskOutcome, Written,
+    RunStatus, RunWake, RunWrite, Servable, StoredResult, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use tokio::sync::broadcast;
@@ -91,6 +91,10 @@ impl Journal for PostgresJournal {
         result: AttemptResult,
     ) -> Result<Option<TaskOutcome>, JournalError> {
         tasks::finish_attempt(&self.pool, task, result).await
+    }
+
+    async fn store_result(&self, stored: StoredResult) -> Result<Payload, JournalError> {
+        tasks::store_result(&self.pool, stored).await
     }
 
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {

@@ -19,8 +19,34 @@ use sqlx::Row;
 use sqlx::postgres::PgRow;
 use uuid::Uuid;
 
+/// A driver error as the journal reports it: [`JournalError::Unavailable`]
+/// when the server could not be reached or went away (a transient state a
+/// caller rides out by retrying), [`JournalError::Backend`] otherwise.
 pub(crate) fn backend(e: sqlx::Error) -> JournalError {
-    JournalError::Backend(e.to_string())
+    if unavailable(&e) { JournalError::Unavailable(e.to_string()) } else { JournalError::Backend(e.to_string()) }
+}
+
+/// Whether `e` says the server was unreachable or dropped the connection,
+/// rather than refusing a statement: I/O and pool errors, and the SQLSTATE
+/// classes for connection exceptions (08), server shutdown (57P01–57P03)
+/// and resource limits on connections (53300).
+pub(crate) fn unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => unavailable_db(db.as_ref()),
+        _ => false,
+    }
+}
+
+/// Whether a database error's SQLSTATE says the server went away or
+/// refuses connections (see [`unavailable`]).
+pub(crate) fn unavailable_db(db: &dyn sqlx::error::DatabaseError) -> bool {
+    db.code()
+        .is_some_and(|code| code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300"))
 }
 
 pub(crate) fn to_i64(v: u64) -> i64 {

@@ -15,9 +15,9 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use continuum_core::error::{ActivityError, ActivityErrorKind, JournalError};
 use continuum_core::ids::{RunId, Seq};
-use continuum_core::journal::{ActivityTask, AttemptResult, Claim, TaskLease, TaskOutcome};
+use continuum_core::journal::{ActivityTask, AttemptResult, Claim, StoredResult, TaskLease, TaskOutcome};
 use continuum_core::payload::Payload;
-use sqlx::postgres::{PgPool, PgRow};
+use sqlx::postgres::{PgConnection, PgPool, PgRow};
 use sqlx::{Postgres, Row, Transaction};
 use tokio::sync::Notify;
 use uuid::Uuid;
@@ -178,21 +178,11 @@ pub(crate) async fn finish_attempt(
     let row = lock_task(&mut tx, task).await?;
     let (run, seq, t) = task_from_row(&row)?;
     let outcome = match result {
-        AttemptResult::Completed(out) => {
-            if let Some(key) = &t.idempotency_key {
-                sqlx::query(
-                    "INSERT INTO continuum_activity_results (activity, idempotency_key, output) \
-                     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-                )
-                .bind(&t.activity)
-                .bind(key)
-                .bind(out.as_json())
-                .execute(&mut *tx)
-                .await
-                .map_err(backend)?;
-            }
-            Some(Ok(out))
-        }
+        AttemptResult::Completed(out) => match &t.idempotency_key {
+            // The first result stored under the key is the task's result.
+            Some(key) => Some(Ok(keep_result(&mut tx, &t.activity, key, out).await?)),
+            None => Some(Ok(out)),
+        },
         AttemptResult::Failed { retry_in: Some(wait), .. } if t.attempts < t.retry.max_attempts => {
             // The backoff is counted on the database clock.
             sqlx::query(
@@ -285,4 +275,43 @@ async fn finish(
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+/// Keeps `output` under `(activity, key)` unless a result is stored there
+/// already; returns the result in force (the first stored).
+pub(crate) async fn store_result(pool: &PgPool, stored: StoredResult) -> Result<Payload, JournalError> {
+    let mut conn = pool.acquire().await.map_err(backend)?;
+    keep_result(&mut conn, &stored.activity, &stored.key, stored.output).await
+}
+
+async fn keep_result(
+    conn: &mut PgConnection,
+    activity: &str,
+    key: &str,
+    output: Payload,
+) -> Result<Payload, JournalError> {
+    let inserted = sqlx::query(
+        "INSERT INTO continuum_activity_results (activity, idempotency_key, output) \
+         VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+    )
+    .bind(activity)
+    .bind(key)
+    .bind(output.as_json())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend)?;
+    if inserted.rows_affected() == 1 {
+        return Ok(output);
+    }
+    // Another writer stored first (its row is committed: the insert waited
+    // for it); a fresh statement sees it.
+    let stored: String = sqlx::query_scalar(
+        "SELECT output FROM continuum_activity_results WHERE activity = $1 AND idempotency_key = $2",
+    )
+    .bind(activity)
+    .bind(key)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend)?;
+    Ok(Payload::from_json_unchecked(stored))
 }

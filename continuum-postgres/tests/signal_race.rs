@@ -134,6 +134,9 @@ impl Journal for SlowCommits {
     ) -> Result<Option<TaskOutcome>, JournalError> {
         self.inner.finish_attempt(task, result).await
     }
+    async fn store_result(&self, stored: continuum::journal::StoredResult) -> Result<Payload, JournalError> {
+        self.inner.store_result(stored).await
+    }
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
         self.inner.finished_tasks(run).await
     }

@@ -131,6 +131,7 @@ impl TestEnvBuilder {
         let clock = VirtualClock::new();
         let journal = Arc::new(InMemoryJournal::with_clock(Arc::new(clock.clone())));
         let registry = Arc::new(self.registry);
+        let max_output_bytes = Some(self.engine.max_payload_bytes);
         let engine = Engine::new(journal.clone(), Arc::new(clock.clone()), registry.clone(), self.engine);
         TestEnv {
             rt,
@@ -140,7 +141,7 @@ impl TestEnvBuilder {
             engine,
             paranoid: self.paranoid,
             checked: Vec::new(),
-            worker: WorkerConfig { skip_backoff: true, ..WorkerConfig::default() },
+            worker: WorkerConfig { skip_backoff: true, max_output_bytes, ..WorkerConfig::default() },
         }
     }
 }
@@ -304,11 +305,13 @@ impl TestEnv {
     }
 
     /// Forgets every live run, as if the process had crashed: the next
-    /// event for a run replays it from the journal.
+    /// event for a run replays it from the journal. The new engine has
+    /// the same configuration as the one it replaces (limits included),
+    /// so a crash test never passes because a limit was lifted.
     pub fn crash(&mut self) {
         let journal: Arc<dyn Journal> = self.journal.clone();
-        self.engine =
-            Engine::new(journal, Arc::new(self.clock.clone()), self.registry.clone(), EngineConfig::default());
+        let config = *self.engine.config();
+        self.engine = Engine::new(journal, Arc::new(self.clock.clone()), self.registry.clone(), config);
         if let Err(e) = self.rt.block_on(self.engine.recover()) {
             panic!("recovery failed: {e}");
         }

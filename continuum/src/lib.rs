@@ -1,7 +1,8 @@
 #![doc = include_str!("lib.md")]
 
 pub use continuum_core::{
-    Activity, clock, engine, error, event, future, ids, journal, payload, retry, runtime, workflow,
+    Activity, clock, command, engine, error, event, future, ids, journal, limits, outcome, payload, retry, runtime,
+    status, workflow,
 };
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, ChildCall, ChildError,

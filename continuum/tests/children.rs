@@ -114,9 +114,44 @@ async fn twice_same_key(ctx: &WorkflowContext, _input: ()) -> Result<String, Wor
 fn a_second_child_with_the_same_key_is_refused_without_starting() {
     let mut env = env();
     let run = env.start(twice_same_key, ());
-    assert_eq!(env.result(&run), Some(Ok("2 a child with key `only` was started here already".to_string())));
+    assert_eq!(env.result(&run), Some(Ok("2 this run already started a child with key `only`".to_string())));
     let children = env.history(run.id()).iter().filter(|e| matches!(e.event, Event::ChildStarted { .. })).count();
     assert_eq!(children, 1);
+}
+
+/// Starts a keyed child from outside the workflow body.
+#[pure]
+async fn start_keyed(ctx: &WorkflowContext, n: u32, key: &str) -> Result<u32, ChildError> {
+    ctx.start_child(doubler, n).key(key).await?.result().await
+}
+
+#[workflow]
+async fn same_key_in_body_and_helper(ctx: &WorkflowContext, _input: ()) -> Result<String, WorkflowError> {
+    let first = ctx.start_child(doubler, 5).key("k").await?.result().await?;
+    let in_helper = start_keyed(ctx, 6, "k").await;
+    let other_key = start_keyed(ctx, 7, "other").await?;
+    Ok(format!("{first} {other_key} {}", in_helper.expect_err("refused")))
+}
+
+#[test]
+fn keys_are_unique_per_parent_whatever_the_call_site() {
+    let mut env = TestEnv::builder()
+        .workflow(same_key_in_body_and_helper)
+        .workflow(doubler)
+        .activity(double)
+        .paranoid(true)
+        .build();
+    let run = env.start(same_key_in_body_and_helper, ());
+    assert_eq!(env.result(&run), Some(Ok("10 14 this run already started a child with key `k`".to_string())));
+    let started: Vec<_> = env
+        .history(run.id())
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::ChildStarted { key, .. } => key.clone(),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(started, ["k", "other"], "the refused start journaled nothing");
 }
 
 #[workflow]

@@ -8,10 +8,9 @@ use tracing::{info, warn};
 
 use super::Engine;
 use crate::error::{CancelError, JournalError};
-use crate::event::{Event, HistoryEvent};
+use crate::event::Event;
 use crate::ids::RunId;
-use crate::journal::{RunAppend, RunStatus};
-use crate::outcome::RunOutcome;
+use crate::journal::RunStatus;
 
 impl Engine {
     /// Cancels a run: journals `RunCancelled`, drops its future and its
@@ -61,14 +60,7 @@ impl Engine {
                 JournalError::RunTerminal { run, status } => CancelError::RunTerminal { run, status },
                 other => CancelError::Journal(other),
             })?;
-            let info = self.journal.run_info(run).await.map_err(CancelError::Journal)?;
-            let append = RunAppend::events(
-                lease,
-                vec![HistoryEvent { seq: info.last_seq + 1, at: self.clock.now(), event: event.clone() }],
-            );
-            self.journal.append(append).await.map_err(CancelError::Journal)?;
-            self.timers.clear_run(run);
-            self.outcomes.publish(run, RunOutcome::Cancelled(reason));
+            self.end_unheld(lease, event).await.map_err(CancelError::Journal)?;
         }
         match self.journal.run_info(run).await {
             Ok(i) if i.status == RunStatus::Cancelled => {

@@ -37,10 +37,11 @@ impl Engine {
         loop {
             while self.flush() {}
             if !self.settle_next().await {
-                if self.wake_soon.is_empty() {
+                if self.wake_soon.is_empty() && self.refused.is_empty() {
                     break;
                 }
                 self.stage_local_wakes().await;
+                self.fail_refused_runs().await;
             }
         }
     }

@@ -12,10 +12,15 @@ use std::collections::BTreeSet;
 use tracing::{debug, warn};
 
 use super::Engine;
+
 use super::run::Inbound;
 use super::timers::TimerKind;
 use crate::ids::RunId;
 use crate::journal::{ActivityTask, AttemptResult, MailboxSignal, StoredResult, TaskOutcome};
+
+/// How long a due timer whose run could not be loaded waits before the
+/// next try.
+const TIMER_RETRY: chrono::TimeDelta = chrono::TimeDelta::milliseconds(500);
 
 impl Engine {
     /// An activity task finished (completed, or failed for good) and its
@@ -32,7 +37,7 @@ impl Engine {
             return;
         }
         if let Some(live) = self.live.get_mut(&run) {
-            live.inbox.push_back(Inbound::Task(outcome, None));
+            live.inbox.push_back(Inbound::Task(outcome));
         }
         self.pump(run);
     }
@@ -58,15 +63,28 @@ impl Engine {
             self.handed_back.push((task, result));
             return;
         }
-        let store = match (&outcome, &task.idempotency_key) {
+        // Exactly one result per idempotency key: the first stored wins,
+        // and every run with the key journals that one — even if this
+        // attempt produced another value.
+        let (outcome, result) = match (outcome, &task.idempotency_key) {
             (Ok(output), Some(key)) => {
-                Some(StoredResult { activity: task.activity.clone(), key: key.clone(), output: output.clone() })
+                let stored = StoredResult { activity: task.activity.clone(), key: key.clone(), output };
+                match self.journal.store_result(stored).await {
+                    Ok(winner) => (Ok(winner.clone()), AttemptResult::Completed(winner)),
+                    Err(e) => {
+                        // Recorded on the task instead, which stores it under
+                        // the key the same way.
+                        debug!(run_id = %run, seq = task.seq, error = %e, "storing an idempotent result failed");
+                        self.handed_back.push((task, result));
+                        return;
+                    }
+                }
             }
-            _ => None,
+            (outcome, _) => (outcome, result),
         };
         if let Some(live) = self.live.get_mut(&run) {
             let outcome = TaskOutcome { run, seq: task.seq, attempts: task.attempt, result: outcome };
-            live.inbox.push_back(Inbound::Task(outcome, store));
+            live.inbox.push_back(Inbound::Task(outcome));
             live.attempts.push((task, result));
         }
         self.pump(run);
@@ -84,8 +102,26 @@ impl Engine {
         if !self.serve(run).await {
             return;
         }
+        // On a journal other processes share, a signal sent earlier through
+        // another process may not have reached this one yet (its hint
+        // travels separately): read the mailbox up to this signal first,
+        // so signals are consumed in the order they were sent.
+        let earlier = if was_live && self.journal.run_leases_expire() {
+            match self.journal.mailbox(run).await {
+                Ok(mailbox) => mailbox.into_iter().filter(|s| s.id < signal.id).collect(),
+                Err(e) => {
+                    warn!(run_id = %run, error = %e, "reading the mailbox failed; delivering the signal alone");
+                    Vec::new()
+                }
+            }
+        } else {
+            Vec::new()
+        };
         if was_live && let Some(live) = self.live.get_mut(&run) {
             // A freshly loaded run read its mailbox, this signal included.
+            for s in earlier {
+                live.offer_signal(s);
+            }
             live.offer_signal(signal);
         }
         self.pump(run);
@@ -141,7 +177,7 @@ impl Engine {
                 && live.is_open(outcome.seq)
             {
                 touched.insert(outcome.run);
-                live.inbox.push_back(Inbound::Task(outcome, None));
+                live.inbox.push_back(Inbound::Task(outcome));
             }
         }
         for report in pending.children {
@@ -182,10 +218,17 @@ impl Engine {
 
     /// Stages the firing of every timer due by the clock.
     pub async fn stage_due_timers(&mut self) -> usize {
-        let due = self.timers.take_due(self.clock.now());
+        let now = self.clock.now();
+        let due = self.timers.take_due(now);
         let fired = due.len();
-        for (run, seq, kind) in due {
+        for (at, run, seq, kind) in due {
             if !self.ensure_live(run).await {
+                // A run kept parked could not be loaded for a transient
+                // reason: its timer stays armed and is tried again soon.
+                // (Any other failure means the run is not ours to serve.)
+                if self.parked.contains_key(&run) {
+                    self.timers.arm(at.max(now) + TIMER_RETRY, run, seq, kind);
+                }
                 continue;
             }
             if let Some(live) = self.live.get_mut(&run) {

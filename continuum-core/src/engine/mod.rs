@@ -9,12 +9,33 @@
 //!
 //! The engine is driven by a runtime (the tokio [`Runtime`](crate::Runtime))
 //! or by the testkit, which drives it synchronously.
+//!
+//! [`Engine`] (this file) owns the state; each concern is a file holding
+//! its part of `impl Engine`:
+//!
+//! | file | owns |
+//! |---|---|
+//! | `start.rs` | client starts, children and successors staged for creation |
+//! | `versions.rs` | registering the versions this process serves; the audit |
+//! | `recovery.rs` | loading runs at start, replaying a run that is not live, reloads |
+//! | `delivery.rs` | task results, signals, child outcomes and due timers reaching runs |
+//! | `step.rs` | one step of a live run: deliver, poll, stage what it asked for |
+//! | `leases.rs` | renewing run leases, adopting orphaned runs |
+//! | `cancel.rs` | cancelling a run and its descendants |
+//! | `cache.rs` | the live-run cache, parked runs, eviction |
+//! | `commit.rs` → `prepare.rs` → `settle.rs` | the commit pipeline: batch, build writes, act on the answer |
+//! | `run.rs` | one live run: its future, inbox, mailbox and replay |
+//! | `timers.rs` | the timer wheel |
+//! | `outcomes.rs` | outcomes published to waiters |
+//! | `replay.rs` | offline replay of a history (golden tests, checks) |
+//! | `config.rs` | settings and counters |
 
 mod cache;
 mod cancel;
 mod commit;
 mod config;
 mod delivery;
+mod end;
 mod leases;
 mod outcomes;
 mod prepare;
@@ -71,6 +92,9 @@ pub struct Engine {
     in_flight: FuturesUnordered<BoxFuture<'static, Committed>>,
     /// Workflow ids of runs staged for creation in the coming commit.
     staged_ids: HashMap<String, RunId>,
+    /// Client starts of a workflow id already staged, in arrival order:
+    /// decided when the staged one settles.
+    deferred_starts: HashMap<String, std::collections::VecDeque<(RunId, StartRequest)>>,
     start_results: Vec<(RunId, Result<RunId, StartError>)>,
     local: Option<LocalDispatch>,
     dispatch: Vec<ActivityTask>,
@@ -78,6 +102,10 @@ pub struct Engine {
     unrunnable: HashSet<String>,
     /// Parked runs that have work waiting in the journal (a child ended).
     wake_soon: Vec<RunId>,
+    /// Runs whose write the journal rejects for good, with what it said:
+    /// failed with `RunFailure::WriteRefused` by
+    /// [`fail_refused_runs`](Self::fail_refused_runs).
+    refused: Vec<(Lease, String)>,
     /// This engine's identity in the journal's version registrations.
     process: uuid::Uuid,
     /// Workflow versions other live processes serve (and this one may not).
@@ -113,11 +141,13 @@ impl Engine {
             committing: HashSet::new(),
             in_flight: FuturesUnordered::new(),
             staged_ids: HashMap::new(),
+            deferred_starts: HashMap::new(),
             start_results: Vec::new(),
             local: None,
             dispatch: Vec::new(),
             unrunnable: HashSet::new(),
             wake_soon: Vec::new(),
+            refused: Vec::new(),
             process: uuid::Uuid::new_v4(),
             elsewhere: HashSet::new(),
             handed_back: Vec::new(),

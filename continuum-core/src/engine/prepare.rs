@@ -37,6 +37,9 @@ pub(super) struct Plan {
     pub(super) attempts: Vec<(ActivityTask, AttemptResult)>,
     /// The successor, if the write ends the run by continuing it.
     pub(super) continued: Option<RunId>,
+    /// Tasks of activities no worker registers, on a journal only this
+    /// process uses: failed with `UnknownActivity` once journaled.
+    pub(super) unrunnable: Vec<(Seq, String)>,
     /// Whether a client waits for this run's start (not a child, not a
     /// successor).
     pub(super) client_start: bool,
@@ -57,7 +60,6 @@ impl Engine {
             };
             let resolved_tasks = std::mem::take(&mut live.resolved_tasks);
             let consumed_signals = std::mem::take(&mut live.consumed_signals);
-            let stored_results = std::mem::take(&mut live.stored_results);
             let resolved_children = std::mem::take(&mut live.resolved_children);
             if events.is_empty()
                 && resolved_tasks.is_empty()
@@ -77,6 +79,7 @@ impl Engine {
                 report: None,
                 attempts: std::mem::take(&mut live.attempts),
                 continued: None,
+                unrunnable: Vec::new(),
                 client_start: false,
             };
             plan.client_start = plan.create.is_some() && depends_on.is_none();
@@ -101,9 +104,15 @@ impl Engine {
                 && plan.outcome.is_none()
                 && plan.continued.is_none()
             {
+                let shared = self.journal.run_leases_expire();
                 for task in &mut new_tasks {
                     let runnable = self.registry.activity(&task.activity).is_some();
-                    if !runnable && self.unrunnable.insert(task.activity.clone()) {
+                    if !runnable && !shared {
+                        // Only this process uses the journal: no worker will
+                        // ever run it. The call fails with a typed error
+                        // once the command is journaled.
+                        plan.unrunnable.push((task.seq, task.activity.clone()));
+                    } else if !runnable && self.unrunnable.insert(task.activity.clone()) {
                         warn!(activity = %task.activity, "no worker in this process runs this activity; \
                             its tasks wait in the journal for a process that registers it");
                     }
@@ -133,7 +142,6 @@ impl Engine {
                     new_tasks,
                     resolved_tasks,
                     consumed_signals,
-                    stored_results,
                     resolved_children,
                     child_report,
                 },

@@ -15,10 +15,8 @@ use super::Engine;
 use super::run::{Inbound, LiveRun};
 use super::timers::TimerKind;
 use crate::error::{JournalError, RunFailure};
-use crate::event::{Event, HistoryEvent};
+use crate::event::Event;
 use crate::ids::{RunId, Seq};
-use crate::journal::RunAppend;
-use crate::outcome::RunOutcome;
 use crate::workflow::context::core::OpenCommand;
 
 /// How long a run suspended on a version drift is left alone before any
@@ -95,7 +93,7 @@ impl Engine {
         // timers stay, it is loaded at its next work); any other means it
         // is not ours to serve.
         if let Err(e) = &result
-            && !matches!(e, JournalError::Backend(_))
+            && !e.is_transient()
         {
             self.parked.remove(&run);
             self.timers.clear_run(run);
@@ -150,17 +148,7 @@ impl Engine {
                 // event, rather than leave it stuck. Other runs go on.
                 let failure = RunFailure::undecodable_event(run, seq, detail.clone());
                 error!(run_id = %run, workflow = workflow.name, seq, %detail, "stored history does not decode; failing the run");
-                let append = RunAppend::events(
-                    lease,
-                    vec![HistoryEvent {
-                        seq: info.last_seq + 1,
-                        at: self.clock.now(),
-                        event: Event::RunFailed { failure: failure.clone() },
-                    }],
-                );
-                self.journal.append(append).await?;
-                self.drop_run(run);
-                self.outcomes.publish(run, RunOutcome::Failed(failure));
+                self.end_unheld(lease, Event::RunFailed { failure }).await?;
                 return Err(JournalError::CorruptEvent { run, seq, detail });
             }
             Err(e) => return Err(e),
@@ -174,6 +162,7 @@ impl Engine {
         info!(run_id = %run, workflow = workflow.name, events = history.len(), "replaying run");
         let name = workflow.name;
         let (mut live, failure) = LiveRun::new(workflow, run, history, lease.clone(), now, self.limits());
+        live.workflow_id.clone_from(&info.workflow_id);
         let ended = match failure {
             Some(f) => Some(live.fail(f)),
             None => live.replay(now),
@@ -208,7 +197,7 @@ impl Engine {
                 live.offer_signal(signal);
             }
             for outcome in pending.tasks {
-                live.inbox.push_back(Inbound::Task(outcome, None));
+                live.inbox.push_back(Inbound::Task(outcome));
             }
             for report in pending.children {
                 live.inbox.push_back(Inbound::Child(report.command, report.outcome));
@@ -229,7 +218,7 @@ impl Engine {
             }
             match self.load(run).await {
                 Ok(()) => info!(run_id = %run, "run reloaded after a failed commit"),
-                Err(e @ JournalError::Backend(_)) => {
+                Err(e) if e.is_transient() => {
                     debug!(run_id = %run, error = %e, "reload failed; retrying");
                     self.reload.insert(run);
                 }

@@ -13,7 +13,7 @@ use futures::future::BoxFuture;
 use crate::error::{CommandDescription, RunFailure};
 use crate::event::{Event, HistoryEvent};
 use crate::ids::{RunId, Seq};
-use crate::journal::{Lease, MailboxSignal, StoredResult, TaskOutcome};
+use crate::journal::{Lease, MailboxSignal, TaskOutcome};
 use crate::limits::Limits;
 use crate::outcome::RunOutcome;
 use crate::payload::Payload;
@@ -24,9 +24,8 @@ use crate::workflow::context::{EngineAbort, WorkflowContext};
 /// An answer from outside waiting to be delivered to a live run.
 #[derive(Debug, Clone)]
 pub(crate) enum Inbound {
-    /// A finished task; with the idempotency entry to store if the
-    /// outcome came straight from this process's worker.
-    Task(TaskOutcome, Option<StoredResult>),
+    /// A finished task.
+    Task(TaskOutcome),
     /// A child run ended: the `ChildStarted` seq and how.
     Child(Seq, crate::outcome::RunOutcome),
     TimerFired(Seq),
@@ -64,14 +63,14 @@ pub(crate) struct LiveRun {
     pub(crate) signals_seen: std::collections::BTreeSet<u64>,
     pub(crate) resolved_tasks: Vec<Seq>,
     pub(crate) consumed_signals: Vec<u64>,
-    /// Idempotency entries of activities resolved since the last commit.
-    pub(crate) stored_results: Vec<StoredResult>,
     /// Child outcomes journaled since the last commit (by command seq).
     pub(crate) resolved_children: Vec<Seq>,
     /// Final results of this process's attempts delivered since the last
     /// commit: kept until the commit confirms them, so a failed commit
     /// can record them on their tasks instead.
     pub(crate) attempts: Vec<(crate::journal::ActivityTask, crate::journal::AttemptResult)>,
+    /// The run's workflow id (shared by its `continue_as_new` chain).
+    pub(crate) workflow_id: String,
     /// The workflow id of a run not yet in the journal: the next commit
     /// creates it.
     pub(crate) pending_create: Option<String>,
@@ -145,9 +144,9 @@ impl LiveRun {
             signals_seen: std::collections::BTreeSet::new(),
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
-            stored_results: Vec::new(),
             resolved_children: Vec::new(),
             attempts: Vec::new(),
+            workflow_id: String::new(),
             pending_create: None,
             dirty: false,
             continued: None,
@@ -212,9 +211,13 @@ impl LiveRun {
     fn finish(&mut self, result: Result<Payload, RunFailure>) -> Event {
         self.future = None;
         self.terminal = true;
+        let max = self.core().max_payload;
         let event = match result {
+            Ok(output) if output.len() > max => {
+                Event::RunFailed { failure: RunFailure::OutputTooLarge { bytes: output.len(), max } }
+            }
             Ok(output) => Event::RunCompleted { output },
-            Err(failure) => Event::RunFailed { failure },
+            Err(failure) => Event::RunFailed { failure: failure.bounded() },
         };
         self.core().push_event(event.clone());
         event
@@ -409,7 +412,10 @@ impl LiveRun {
         if !self.signals_seen.insert(signal.id) {
             return false;
         }
-        self.mailbox.push_back(signal);
+        // Mailbox order, not arrival order, decides which signal of a name
+        // is consumed first.
+        let at = self.mailbox.iter().rposition(|s| s.id < signal.id).map_or(0, |i| i + 1);
+        self.mailbox.insert(at, signal);
         true
     }
 

@@ -6,15 +6,15 @@
 //! A result concerns a live run only if it is the same incarnation that
 //! presented the write (`same_incarnation`).
 
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 use super::Engine;
 use super::commit::Committed;
 use super::prepare::Plan;
 use super::run::Inbound;
-use crate::error::{JournalError, StartError};
+use crate::error::{ActivityError, ActivityErrorKind, JournalError, StartError};
 use crate::ids::RunId;
-use crate::journal::{ActivityTask, Written};
+use crate::journal::{ActivityTask, ChildReport, TaskOutcome, Written};
 use crate::outcome::RunOutcome;
 
 impl Engine {
@@ -27,10 +27,15 @@ impl Engine {
     /// is written to them.
     pub fn settle(&mut self, committed: Committed) {
         let Committed { plans, result } = committed;
+        let mut starts = Vec::new();
         for plan in &plans {
             self.committing.remove(&plan.run);
-            if let Some(workflow_id) = &plan.create {
+            let Some(workflow_id) = &plan.create else { continue };
+            if self.staged_ids.get(workflow_id) == Some(&plan.run) {
                 self.staged_ids.remove(workflow_id);
+            }
+            if plan.client_start {
+                starts.push((workflow_id.clone(), plan.run));
             }
         }
         match result {
@@ -56,6 +61,14 @@ impl Engine {
                     }
                 }
             }
+        }
+        for (workflow_id, run) in starts {
+            let holder = match self.start_results.iter().rev().find(|(r, _)| *r == run).map(|(_, result)| result) {
+                Some(Ok(run)) => Some(*run),
+                Some(Err(StartError::DuplicateWorkflowId { existing, .. })) => Some(*existing),
+                _ => None,
+            };
+            self.resolve_deferred_starts(&workflow_id, holder);
         }
         self.evict_if_needed();
     }
@@ -93,6 +106,15 @@ impl Engine {
                         };
                         debug!(run_id = %run, workflow, %error, "run not started");
                         self.start_results.push((run, Err(error)));
+                    }
+                    // A write that can never be applied: the run fails
+                    // with that as its reason, instead of the write being
+                    // retried forever.
+                    (None, _) if matches!(error, JournalError::WriteRefused { .. }) && current => {
+                        error!(run_id = %run, workflow, %error, "the journal rejects the run's write; failing the run");
+                        if let (JournalError::WriteRefused { detail, .. }, Some(live)) = (&error, self.live.get(&run)) {
+                            self.refused.push((live.lease.clone(), detail.clone()));
+                        }
                     }
                     // Fenced or conflicting: another engine owns the run
                     // now. Drop our copy; nothing of it was applied.
@@ -139,6 +161,20 @@ impl Engine {
                 self.timers.arm(at, run, seq, kind);
             }
         }
+        if current
+            && !plan.unrunnable.is_empty()
+            && let Some(live) = self.live.get_mut(&run)
+        {
+            for (seq, activity) in plan.unrunnable {
+                let error = ActivityError::of_kind(
+                    ActivityErrorKind::UnknownActivity,
+                    format!("no activity named `{activity}` is registered with this runtime"),
+                    true,
+                );
+                live.inbox.push_back(Inbound::Task(TaskOutcome { run, seq, attempts: 0, result: Err(error) }));
+            }
+            self.pump(run);
+        }
         if let Some(outcome) = plan.outcome {
             let workflow = self.live.get(&run).map_or("?", |l| l.workflow.name);
             match &outcome {
@@ -151,15 +187,19 @@ impl Engine {
             }
             self.outcomes.publish(run, outcome);
         }
-        // A child's end reaches a parent served here at once; the journal
-        // holds it for any other.
         if let Some(report) = plan.report {
-            if let Some(parent) = self.live.get_mut(&report.parent) {
-                parent.inbox.push_back(Inbound::Child(report.command, report.outcome));
-                self.pump(report.parent);
-            } else if self.parked.contains_key(&report.parent) {
-                self.wake_soon.push(report.parent);
-            }
+            self.deliver_child_report(report);
+        }
+    }
+
+    /// A child's end reaches a parent served here at once; the journal
+    /// holds it for any other (and tells the parent's owner).
+    pub(super) fn deliver_child_report(&mut self, report: ChildReport) {
+        if let Some(parent) = self.live.get_mut(&report.parent) {
+            parent.inbox.push_back(Inbound::Child(report.command, report.outcome));
+            self.pump(report.parent);
+        } else if self.parked.contains_key(&report.parent) {
+            self.wake_soon.push(report.parent);
         }
     }
 }

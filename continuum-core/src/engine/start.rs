@@ -68,12 +68,43 @@ impl Engine {
                 .map_err(|error| StartError::InputType { workflow: req.workflow.clone(), error })?;
         }
         let id = RunId::new_random();
-        let workflow_id = req.workflow_id.unwrap_or_else(|| id.to_string());
-        if let Some(existing) = self.staged_ids.get(&workflow_id) {
-            return Err(StartError::DuplicateWorkflowId { workflow_id, existing: *existing });
+        let workflow_id = req.workflow_id.clone().unwrap_or_else(|| id.to_string());
+        if self.staged_ids.contains_key(&workflow_id) {
+            // Another start of this id is in the coming commit: this one is
+            // decided once that one is, so a refusal always names the run
+            // that holds the id (never a start that was itself refused).
+            self.deferred_starts.entry(workflow_id).or_default().push_back((id, req));
+            return Ok(id);
         }
         self.stage_new_run(workflow, id, workflow_id, req.input, None, None);
         Ok(id)
+    }
+
+    /// Decides the starts deferred behind the start of `workflow_id` that
+    /// just settled: `holder` is the run that holds the id now (the settled
+    /// start, or the run that refused it), or `None` if the settled start
+    /// failed for another reason — then the next deferred start is staged
+    /// in its place.
+    pub(super) fn resolve_deferred_starts(&mut self, workflow_id: &str, holder: Option<RunId>) {
+        let Some(mut waiting) = self.deferred_starts.remove(workflow_id) else { return };
+        match holder {
+            Some(existing) => {
+                for (id, _) in waiting {
+                    let error = StartError::DuplicateWorkflowId { workflow_id: workflow_id.to_owned(), existing };
+                    self.start_results.push((id, Err(error)));
+                }
+            }
+            None => {
+                let Some((id, req)) = waiting.pop_front() else { return };
+                match self.registry.workflow(&req.workflow).cloned() {
+                    Some(workflow) => self.stage_new_run(workflow, id, workflow_id.to_owned(), req.input, None, None),
+                    None => self.start_results.push((id, Err(StartError::UnknownWorkflow { name: req.workflow }))),
+                }
+                if !waiting.is_empty() {
+                    self.deferred_starts.insert(workflow_id.to_owned(), waiting);
+                }
+            }
+        }
     }
 
     /// Builds a run that does not exist yet, polls it to its first wait and
@@ -106,6 +137,7 @@ impl Engine {
         // The run's first event is journaled by the commit that creates it.
         live.core().outbox.push(started);
         live.pending_create = Some(workflow_id.clone());
+        live.workflow_id.clone_from(&workflow_id);
         match failure {
             Some(f) => {
                 live.fail(f);
@@ -114,7 +146,10 @@ impl Engine {
                 live.poll_live(now);
             }
         }
-        self.staged_ids.insert(workflow_id, id);
+        if continued_from.is_none() {
+            // A successor takes its chain's id; only a new chain claims one.
+            self.staged_ids.insert(workflow_id, id);
+        }
         self.insert_live(live);
         self.pump(id);
     }
@@ -122,14 +157,18 @@ impl Engine {
     /// Stages the successor of a run that continued as new, in the same
     /// commit as the predecessor's end: the workflow's current version, an
     /// empty history, the same parent (a continued child stays its
-    /// parent's child). The journal gives it the chain's workflow id.
+    /// parent's child) and the chain's workflow id.
     pub(super) fn stage_successor(&mut self, run: RunId, next: RunId, input: Payload) {
         let Some(live) = self.live.get(&run) else { return };
         let name = live.workflow.name;
         let parent = live.core().parent;
         let workflow = self.registry.workflow(name).cloned().unwrap_or_else(|| live.workflow.clone());
         info!(run_id = %run, next_run_id = %next, workflow = name, "run continues as new");
-        self.stage_new_run(workflow, next, next.to_string(), input, parent, Some(run));
+        // The successor keeps the chain's workflow id; passing it here (not
+        // leaving the journal to look it up) lets a run that continues in
+        // its very first step, created in this same commit, pass it on.
+        let workflow_id = live.workflow_id.clone();
+        self.stage_new_run(workflow, next, workflow_id, input, parent, Some(run));
     }
 
     /// Stages the creation of a child a live command asked for, in the

@@ -53,12 +53,11 @@ impl Engine {
         while !live.terminal {
             if let Some(inbound) = live.inbox.pop_front() {
                 match inbound {
-                    Inbound::Task(outcome, store) => {
+                    Inbound::Task(outcome) => {
                         live.resolved_tasks.push(outcome.seq);
                         if !live.is_open(outcome.seq) {
                             continue;
                         }
-                        live.stored_results.extend(store);
                         let compensation =
                             matches!(live.core().open.get(&outcome.seq), Some(OpenCommand::Compensation));
                         let (scheduled, attempts) = (outcome.seq, outcome.attempts);

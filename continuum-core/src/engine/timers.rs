@@ -32,14 +32,14 @@ impl TimerWheel {
     }
 
     /// Removes and returns every entry due at or before `now`, earliest first.
-    pub(crate) fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(RunId, Seq, TimerKind)> {
+    pub(crate) fn take_due(&mut self, now: DateTime<Utc>) -> Vec<(DateTime<Utc>, RunId, Seq, TimerKind)> {
         let mut out = Vec::new();
         while let Some(first) = self.due.first() {
             if first.0 > now {
                 break;
             }
-            if let Some((_, run, seq, kind)) = self.due.pop_first() {
-                out.push((run, seq, kind));
+            if let Some(entry) = self.due.pop_first() {
+                out.push(entry);
             }
         }
         out

@@ -13,7 +13,7 @@ use tokio::sync::Notify;
 
 use super::{
     ActivityTask, AttemptResult, ChildReport, Claim, Journal, Lease, MailboxSignal, NewActivityTask, NewRun,
-    PendingWork, RunAppend, RunInfo, RunStatus, RunWrite, TaskLease, TaskOutcome, Written,
+    PendingWork, RunAppend, RunInfo, RunStatus, RunWrite, StoredResult, TaskLease, TaskOutcome, Written,
 };
 use crate::clock::{self, Clock, SystemClock};
 use crate::error::{ActivityError, ActivityErrorKind, JournalError};
@@ -256,9 +256,6 @@ impl State {
         for seq in append.resolved_tasks {
             self.tasks.remove(&(run, seq));
         }
-        for stored in append.stored_results {
-            self.idempotent_results.entry((stored.activity, stored.key)).or_insert(stored.output);
-        }
         let mut leased_tasks = Vec::new();
         let mut ready = false;
         if terminal.is_some() {
@@ -355,7 +352,11 @@ impl Journal for InMemoryJournal {
         let mut results: Vec<Option<Result<Written, JournalError>>> = vec![None; writes.len()];
         let (creates, appends): (Vec<_>, Vec<_>) =
             writes.into_iter().enumerate().partition(|(_, w)| w.create.is_some());
-        for (i, w) in appends.into_iter().chain(creates) {
+        // Successors last: a child started in the step that continued its
+        // parent is created in this commit too, and must exist when the
+        // successor takes over the predecessor's running children.
+        let (successors, others): (Vec<_>, Vec<_>) = creates.into_iter().partition(|(_, w)| w.continues().is_some());
+        for (i, w) in appends.into_iter().chain(others).chain(successors) {
             results[i] = Some(st.apply(w, now).map(|(written, r)| {
                 ready |= r;
                 written
@@ -507,10 +508,19 @@ impl Journal for InMemoryJournal {
             }
             _ => return Err(JournalError::Fenced { run: task.run, presented: task.token, current: 0 }),
         }
-        let completed_key = match (&result, &row.spec.idempotency_key) {
-            (AttemptResult::Completed(out), Some(k)) => Some(((row.spec.activity.clone(), k.clone()), out.clone())),
-            _ => None,
+        // The first result stored under an idempotency key is the one in
+        // force for every task with the key.
+        let result = match (result, &row.spec.idempotency_key) {
+            (AttemptResult::Completed(out), Some(k)) => {
+                let key = (row.spec.activity.clone(), k.clone());
+                AttemptResult::Completed(st.idempotent_results.entry(key).or_insert(out).clone())
+            }
+            (result, _) => result,
         };
+        let row = st
+            .tasks
+            .get_mut(&(task.run, task.seq))
+            .ok_or(JournalError::TaskNotFound { run: task.run, seq: task.seq })?;
         let (state, outcome) = match result {
             AttemptResult::Completed(out) => (TaskState::Finished { result: Ok(out.clone()) }, Some(Ok(out))),
             AttemptResult::Failed { retry_in: Some(wait), .. } if row.attempts < row.spec.retry.max_attempts => {
@@ -523,14 +533,16 @@ impl Journal for InMemoryJournal {
         row.state = state;
         let attempts = row.attempts;
         let retrying = outcome.is_none();
-        if let Some((k, out)) = completed_key {
-            st.idempotent_results.insert(k, out);
-        }
         drop(st);
         if retrying {
             self.tasks_ready.notify_one();
         }
         Ok(outcome.map(|result| TaskOutcome { run: task.run, seq: task.seq, attempts, result }))
+    }
+
+    async fn store_result(&self, stored: StoredResult) -> Result<Payload, JournalError> {
+        let mut st = self.lock();
+        Ok(st.idempotent_results.entry((stored.activity, stored.key)).or_insert(stored.output).clone())
     }
 
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {

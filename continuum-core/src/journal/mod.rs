@@ -158,6 +158,14 @@ pub trait Journal: Send + Sync + 'static {
         result: AttemptResult,
     ) -> Result<Option<TaskOutcome>, JournalError>;
 
+    /// Keeps `stored.output` under `(stored.activity, stored.key)` unless a
+    /// result is stored there already, and returns the result in force —
+    /// the first one stored. Every run whose activity call has that
+    /// idempotency key journals this result, whichever attempt produced it
+    /// ([`finish_attempt`](Self::finish_attempt) of a completed keyed task
+    /// does the same).
+    async fn store_result(&self, stored: StoredResult) -> Result<Payload, JournalError>;
+
     /// Finished tasks of a run whose outcome is not yet in its history.
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError>;
 

@@ -62,9 +62,6 @@ pub struct RunAppend {
     pub resolved_tasks: Vec<Seq>,
     /// Mailbox signals consumed by `SignalReceived` events in `events`.
     pub consumed_signals: Vec<u64>,
-    /// Activity outputs to keep under their idempotency key (activities
-    /// completed by the writer's own worker, journaled by `events`).
-    pub stored_results: Vec<StoredResult>,
     /// Child outcomes waiting for this run (by `ChildStarted` seq) that
     /// `events` journal.
     pub resolved_children: Vec<Seq>,
@@ -111,7 +108,6 @@ impl RunAppend {
             new_tasks: Vec::new(),
             resolved_tasks: Vec::new(),
             consumed_signals: Vec::new(),
-            stored_results: Vec::new(),
             resolved_children: Vec::new(),
             child_report: None,
         }
@@ -142,6 +138,18 @@ pub struct RunWrite {
     /// The events and their side effects, checked against the lease and
     /// the history's end like [`Journal::append`].
     pub append: RunAppend,
+}
+
+impl RunWrite {
+    /// For a new run that continues another (`continue_as_new`): the run
+    /// it continues, as its `RunStarted` event names it.
+    pub fn continues(&self) -> Option<RunId> {
+        self.create.as_ref()?;
+        match self.append.events.first().map(|e| &e.event) {
+            Some(crate::event::Event::RunStarted { continued_from, .. }) => *continued_from,
+            _ => None,
+        }
+    }
 }
 
 /// What identifies a new run besides its id.

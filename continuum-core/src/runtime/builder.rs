@@ -5,8 +5,10 @@
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
+use tracing::warn;
 
 use super::engine_loop::engine_loop;
 use super::remote_outcomes::watch_remote_outcomes;
@@ -84,11 +86,19 @@ impl RuntimeBuilder {
     }
 
     /// Starts the runtime on the current tokio runtime: recovers every run
-    /// the journal holds that has not ended, then serves.
+    /// the journal holds that has not ended (on a journal several
+    /// processes share, the runs no live process serves), then serves.
+    ///
+    /// While the journal is unavailable ([`JournalError::Unavailable`]: a
+    /// database restarting, a connection reset) recovery is retried with
+    /// backoff, for as long as it takes; wrap the call in a timeout to
+    /// bound it. Any other error is returned at once.
     pub async fn start(self) -> Result<Runtime, JournalError> {
         let journal = self.journal.unwrap_or_else(|| Arc::new(InMemoryJournal::with_clock(self.clock.clone())));
         let registry = Arc::new(self.registry);
         let max_payload = self.engine.max_payload_bytes;
+        let mut worker_config = self.worker;
+        worker_config.max_output_bytes.get_or_insert(max_payload);
         let mut engine = Engine::new(journal.clone(), self.clock.clone(), registry.clone(), self.engine);
         let in_hand = Arc::new(AtomicUsize::new(0));
         let concurrency = self.worker.concurrency.max(1);
@@ -102,7 +112,22 @@ impl RuntimeBuilder {
         let outcomes = engine.outcomes();
         // Subscribed before recovery, so no hint recorded meanwhile is missed.
         let wakeups = journal.run_wakeups();
-        engine.recover().await?;
+        // A database restarting while this process starts is ridden out the
+        // way a running process rides it out: retried with backoff. Any
+        // other failure (a schema that is not there, bad credentials) is
+        // returned at once.
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            match engine.recover().await {
+                Ok(_) => break,
+                Err(JournalError::Unavailable(detail)) => {
+                    warn!(error = %detail, retry_in = ?backoff, "the journal is unavailable while starting; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(5));
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let (tx, rx) = mpsc::unbounded_channel();
         let (local_tx, local_rx) = mpsc::unbounded_channel();
         for task in engine.take_dispatch() {
@@ -113,7 +138,7 @@ impl RuntimeBuilder {
             journal.clone(),
             registry,
             self.clock,
-            self.worker,
+            worker_config,
             local_rx,
             in_hand,
             tx.clone(),

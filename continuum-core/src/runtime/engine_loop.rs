@@ -96,6 +96,7 @@ pub(super) async fn engine_loop(
             engine.stage_wake(Some(woken)).await;
         }
         engine.stage_local_wakes().await;
+        engine.fail_refused_runs().await;
         engine.stage_due_timers().await;
         if engine.has_reloads() && tokio::time::Instant::now() >= next_reload {
             engine.reload_runs().await;

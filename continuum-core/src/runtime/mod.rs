@@ -161,8 +161,10 @@ impl Runtime {
     }
 
     /// Waits up to `timeout` for a run to end, whichever process ends it.
+    /// A timeout too large to count from now (`Duration::MAX`) waits for
+    /// as long as it takes.
     pub async fn await_outcome(&self, run: RunId, timeout: Duration) -> Result<RunOutcome, AwaitError> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let deadline = tokio::time::Instant::now().checked_add(timeout);
         loop {
             let mut rx = self.inner.outcomes.subscribe(run);
             // Subscribed first, then checked: an outcome published in
@@ -181,7 +183,11 @@ impl Runtime {
                     }
                 }
             };
-            match tokio::time::timeout_at(deadline, wait).await {
+            let waited = match deadline {
+                Some(deadline) => tokio::time::timeout_at(deadline, wait).await,
+                None => Ok(wait.await),
+            };
+            match waited {
                 Ok(Some(o)) => return Ok(o),
                 // The run was evicted and its waiter dropped: look again.
                 Ok(None) => {}

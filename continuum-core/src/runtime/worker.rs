@@ -24,6 +24,7 @@ use crate::clock::{self, Clock};
 use crate::error::{ActivityError, ActivityErrorKind};
 use crate::ids::{RunId, Seq};
 use crate::journal::{ActivityTask, AttemptResult, Journal, TaskLease};
+use crate::limits::DEFAULT_MAX_PAYLOAD;
 use crate::registry::Registry;
 
 use super::Command;
@@ -38,11 +39,16 @@ pub struct WorkerConfig {
     /// Retry immediately instead of waiting for the backoff (the testkit's
     /// inline mode; attempts are still counted).
     pub skip_backoff: bool,
+    /// The largest activity output accepted, in bytes of JSON; a larger
+    /// one fails the attempt with an [`ActivityError`] of kind `Payload`
+    /// (not retried) and is never stored. `None` (the default) takes the
+    /// engine's `EngineConfig::max_payload_bytes`.
+    pub max_output_bytes: Option<usize>,
 }
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        Self { concurrency: 64, task_lease: Duration::from_secs(30), skip_backoff: false }
+        Self { concurrency: 64, task_lease: Duration::from_secs(30), skip_backoff: false, max_output_bytes: None }
     }
 }
 
@@ -79,6 +85,15 @@ pub async fn execute_attempt(registry: &Registry, task: &ActivityTask, config: &
                 Ok(Ok(r)) => r,
             }
         }
+    };
+    let max_output = config.max_output_bytes.unwrap_or(DEFAULT_MAX_PAYLOAD);
+    let result = match result {
+        Ok(out) if out.len() > max_output => Err(ActivityError::of_kind(
+            ActivityErrorKind::Payload,
+            format!("the output of {} bytes exceeds the cap of {max_output} bytes", out.len()),
+            true,
+        )),
+        other => other.map_err(ActivityError::bounded),
     };
     match result {
         Ok(out) => AttemptResult::Completed(out),

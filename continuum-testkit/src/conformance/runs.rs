@@ -89,7 +89,6 @@ pub async fn a_fenced_writer_cannot_append(journal: Arc<dyn Journal>) {
         new_tasks: vec![t.clone()],
         resolved_tasks: vec![],
         consumed_signals: vec![],
-        stored_results: vec![],
         resolved_children: vec![],
         child_report: None,
     };

@@ -52,7 +52,6 @@ pub(crate) async fn append_task(journal: &Arc<dyn Journal>, workflow_id: &str, t
         new_tasks: vec![t],
         resolved_tasks: vec![],
         consumed_signals: vec![],
-        stored_results: vec![],
         resolved_children: vec![],
         child_report: None,
     };

@@ -2,8 +2,9 @@
 //! for its result; `ctx.start_child(wf, input)` starts it and returns a
 //! handle to await later.
 //!
-//! A child's run id is derived from the parent's id, the call site and the
-//! caller's key (or the command's seq), so a replayed parent never starts
+//! A child's run id is derived from the parent's id and the caller's key
+//! (unique per parent), or without a key from the call site and the
+//! command's seq, so a replayed parent never starts
 //! a second child. The child is created in the same journal commit as the
 //! parent's `child_started` event, runs on its own (its own lease, its own
 //! history), and its end is journaled in the parent as `child_completed`,
@@ -18,7 +19,7 @@ use super::core::{CallSite, Issued, NewChild, OpenCommand, Recorded, ResolutionK
 use super::{Sited, WorkflowContext, abort};
 use crate::error::{ChildError, RunFailure};
 use crate::event::{CommandKind, Event};
-use crate::ids::{RunId, Seq};
+use crate::ids::{RunId, Seq, SiteId};
 use crate::outcome::RunOutcome;
 use crate::payload::Payload;
 use crate::workflow::{Workflow, WorkflowRef};
@@ -38,10 +39,11 @@ impl<'a, W: Workflow> StartChild<'a, W> {
         Self { ctx, at, input: Some(input), key: None }
     }
 
-    /// Names this child: its run id is derived from the parent, this call
-    /// site and `key` (instead of the command's position), and a second
-    /// start with the same key here is refused with
-    /// [`ChildError::DuplicateKey`].
+    /// Names this child within its parent: its run id is derived from the
+    /// parent and `key` (instead of the call site and the command's
+    /// position). Keys are unique per parent run: a second start with a
+    /// key the parent already used, at any call site, starts nothing and
+    /// is refused with [`ChildError::DuplicateKey`].
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
@@ -80,11 +82,18 @@ impl<'a, W: Workflow> Future for StartChild<'a, W> {
         // The command's seq: the recorded one while replaying, the next one
         // live.
         let seq = core.history.get(core.cursor).map_or(core.next_seq, |e| e.seq);
-        let discriminator = this.key.clone().unwrap_or_else(|| format!("#{seq}"));
-        let derived = RunId::derived(core.run, at.id(), &discriminator);
-        if core.children.contains(&derived) {
-            return Poll::Ready(Err(ChildError::DuplicateKey { key: discriminator }));
-        }
+        // A key names the child within its parent, wherever it is started
+        // (a call site in the body or in a helper); without one, the call
+        // site and the command's seq do.
+        let derived = match &this.key {
+            Some(key) => {
+                if core.child_keys.contains(key) {
+                    return Poll::Ready(Err(ChildError::DuplicateKey { key: key.clone() }));
+                }
+                RunId::derived(core.run, SiteId::UNSITED, &format!("key:{key}"))
+            }
+            None => RunId::derived(core.run, at.id(), &format!("#{seq}")),
+        };
         let key = this.key.clone();
         let issued = core.issue(CommandKind::Child, W::NAME, at, |_| Event::ChildStarted {
             site: at.id(),
@@ -125,6 +134,9 @@ impl<'a, W: Workflow> Future for StartChild<'a, W> {
             }
         };
         core.children.insert(child);
+        if let Some(key) = &this.key {
+            core.child_keys.insert(key.clone());
+        }
         core.open.insert(seq, OpenCommand::Child);
         Poll::Ready(Ok(ChildHandle { ctx, command: seq, child, _workflow: PhantomData }))
     }

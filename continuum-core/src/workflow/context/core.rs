@@ -171,6 +171,9 @@ pub(crate) struct RunCore {
     pub(crate) new_children: Vec<NewChild>,
     /// Every child this run started (replayed or live).
     pub(crate) children: HashSet<RunId>,
+    /// The keys of the children this run started with a key (unique per
+    /// run).
+    pub(crate) child_keys: HashSet<String>,
     /// Set by `continue_as_new`: the successor's input.
     pub(crate) continue_with: Option<Payload>,
 }
@@ -223,6 +226,7 @@ impl RunCore {
             max_child_depth: crate::limits::DEFAULT_MAX_CHILD_DEPTH,
             new_children: Vec::new(),
             children: HashSet::new(),
+            child_keys: HashSet::new(),
             continue_with: None,
         }
     }

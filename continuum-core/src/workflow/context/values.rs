@@ -112,9 +112,10 @@ impl Sited<'_> {
         }
         let mut live_value = None;
         let mut encode_error = None;
+        let max = core.max_payload;
         let issued = core.issue(CommandKind::Value, kind.as_str(), self.at, |core| {
             let value = produce(core);
-            let payload = match Payload::encode(&value) {
+            let payload = match Payload::encode(&value).and_then(|p| p.within(max, kind.as_str())) {
                 Ok(p) => p,
                 Err(e) => {
                     encode_error = Some(e);

@@ -1,0 +1,200 @@
+-- The group commit, revised (an overload of continuum_commit with fewer
+-- arguments; the earlier one stays for processes of the previous release
+-- during a rolling deploy).
+--
+-- 1. A new run's workflow id is always the one the writer sends (w_wid):
+--    for a successor, its chain's id. The earlier function read it from
+--    the predecessor's row, which does not exist yet when the predecessor
+--    is created in the same commit (a run that continues as new in its
+--    first step), and the insert failed on a NULL workflow id.
+-- 2. Activity outputs are no longer kept under their idempotency key by
+--    the commit (the s_* arrays are gone): the first result stored under
+--    a key is kept before the run journals it, and every run with the key
+--    journals that one.
+--
+-- Everything else is as in 20261130000002_group_commit.sql, whose header
+-- describes the arguments and the rows returned.
+CREATE FUNCTION continuum_commit(
+    w_run uuid[], w_token bigint[], w_first bigint[], w_last bigint[], w_status text[],
+    w_wid text[], w_workflow text[], w_version bytea[], w_started timestamptz[],
+    w_parent uuid[], w_parent_seq bigint[], w_depth integer[], w_from uuid[],
+    e_run uuid[], e_seq bigint[], e_at timestamptz[], e_event text[],
+    c_run uuid[], c_signal bigint[],
+    r_run uuid[], r_seq bigint[],
+    t_run uuid[], t_seq bigint[], t_activity text[], t_input text[], t_retry text[],
+    t_timeout bigint[], t_key text[], t_lease float8[],
+    rc_run uuid[], rc_seq bigint[],
+    cr_parent uuid[], cr_seq bigint[], cr_child uuid[], cr_outcome text[],
+    run_lease float8)
+RETURNS TABLE (o_kind text, o_run uuid, o_seq bigint, o_token bigint, o_detail text)
+LANGUAGE plpgsql
+-- Every statement touches rows by key. Plans are cached per session, and a
+-- plan made while the tables were small would keep scanning them whole as
+-- they grow: pin the plans to index lookups.
+SET enable_seqscan = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+AS $$
+DECLARE
+    bad uuid[];
+    created_ids uuid[];
+    created_tokens bigint[];
+BEGIN
+    WITH locked AS MATERIALIZED (
+        SELECT c.id, c.lease_token, c.status, c.last_seq FROM continuum_runs c
+        WHERE c.id = ANY(w_run) ORDER BY c.id FOR UPDATE)
+    SELECT coalesce(array_agg(w.run), '{}') INTO bad
+    FROM unnest(w_run, w_token, w_first, w_wid) AS w(run, token, first, wid)
+    LEFT JOIN locked c ON c.id = w.run
+    WHERE w.wid IS NULL
+      AND (c.id IS NULL OR c.lease_token <> w.token OR c.status <> 'running'
+           OR (w.first IS NOT NULL AND w.first <> c.last_seq + 1));
+    IF cardinality(bad) > 0 THEN
+        RETURN QUERY
+        SELECT CASE WHEN c.id IS NULL THEN 'missing'
+                    WHEN c.lease_token <> w.token THEN 'fenced'
+                    WHEN c.status <> 'running' THEN 'terminal'
+                    ELSE 'seq' END,
+               w.run, c.last_seq, c.lease_token, c.status
+        FROM unnest(w_run, w_token, w_wid) AS w(run, token, wid)
+        LEFT JOIN continuum_runs c ON c.id = w.run
+        WHERE w.wid IS NULL AND w.run = ANY(bad);
+    END IF;
+
+    IF array_position(w_first, 1) IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(w_wid) AS w(wid) WHERE w.wid IS NOT NULL) THEN
+        WITH ins AS (
+            INSERT INTO continuum_runs
+                (id, workflow_id, workflow, version, started_at, last_seq, status, lease_token, lease_until,
+                 parent_id, parent_seq, depth, continued_from, namespace, search_attributes)
+            SELECT w.run, w.wid,
+                   w.wf, w.ver, w.started, w.last, w.status,
+                   nextval('continuum_lease_token'), now() + make_interval(secs => run_lease),
+                   w.parent, w.parent_seq, w.depth, w.from_run,
+                   coalesce(src.namespace, 'default'), coalesce(src.search_attributes, '{}'::jsonb)
+            FROM unnest(w_run, w_wid, w_workflow, w_version, w_started, w_last, w_status,
+                        w_parent, w_parent_seq, w_depth, w_from)
+                 AS w(run, wid, wf, ver, started, last, status, parent, parent_seq, depth, from_run)
+            LEFT JOIN continuum_runs src ON src.id = coalesce(w.from_run, w.parent)
+            WHERE w.wid IS NOT NULL
+            ORDER BY w.wid
+            ON CONFLICT (namespace, workflow_id) WHERE continued_from IS NULL DO NOTHING
+            RETURNING id, lease_token)
+        SELECT coalesce(array_agg(ins.id), '{}'), coalesce(array_agg(ins.lease_token), '{}')
+        INTO created_ids, created_tokens FROM ins;
+        RETURN QUERY
+        SELECT 'created', u.id, NULL::bigint, u.token, NULL::text
+        FROM unnest(created_ids, created_tokens) AS u(id, token);
+        RETURN QUERY
+        SELECT 'duplicate', w.run, NULL::bigint, NULL::bigint, c.id::text
+        FROM unnest(w_run, w_wid) AS w(run, wid)
+        LEFT JOIN continuum_runs c ON c.namespace = 'default' AND c.workflow_id = w.wid AND c.continued_from IS NULL
+        WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids));
+        bad := bad || ARRAY(
+            SELECT w.run FROM unnest(w_run, w_wid) AS w(run, wid)
+            WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids)));
+    END IF;
+
+    -- Each statement below runs only when it has rows to write.
+    IF cardinality(e_run) > 0 THEN
+        INSERT INTO continuum_events (run_id, seq, at, event)
+        SELECT e.run, e.seq, e.at, e.ev
+        FROM unnest(e_run, e_seq, e_at, e_event) AS e(run, seq, at, ev)
+        WHERE NOT (e.run = ANY(bad));
+
+        UPDATE continuum_runs c SET last_seq = w.last, status = w.status
+        FROM unnest(w_run, w_last, w_status, w_wid) AS w(run, last, status, wid)
+        WHERE c.id = w.run AND w.wid IS NULL AND w.last IS NOT NULL AND NOT (w.run = ANY(bad));
+    END IF;
+
+    IF cardinality(c_run) > 0 THEN
+        DELETE FROM continuum_signals s
+        USING unnest(c_run, c_signal) AS c(run, id)
+        WHERE s.id = c.id AND NOT (c.run = ANY(bad));
+    END IF;
+
+    -- A run that continued hands its undelivered signals and its running
+    -- children to its successor.
+    IF 'continued' = ANY(w_status) THEN
+        UPDATE continuum_signals s SET run_id = n.id
+        FROM continuum_runs n
+        WHERE n.continued_from = s.run_id
+          AND s.run_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                           WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+        UPDATE continuum_runs c SET parent_id = n.id
+        FROM continuum_runs n
+        WHERE n.continued_from = c.parent_id AND c.status = 'running'
+          AND c.parent_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                              WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+    END IF;
+
+    -- Outstanding work of a run that ended is dropped: a late completion
+    -- finds no task and is discarded; its mailbox and its children's
+    -- outcomes go with it (a run that continued hands its mailbox on
+    -- first).
+    IF 'running' <> ANY(w_status) THEN
+        DELETE FROM continuum_tasks t
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE t.run_id = w.run AND w.status <> 'running' AND NOT (w.run = ANY(bad));
+        DELETE FROM continuum_signals s
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE s.run_id = w.run AND w.status NOT IN ('running', 'continued') AND NOT (w.run = ANY(bad));
+        DELETE FROM continuum_child_outcomes o
+        USING unnest(w_run, w_status) AS w(run, status)
+        WHERE o.parent_id = w.run AND w.status <> 'running' AND NOT (w.run = ANY(bad));
+    END IF;
+
+    IF cardinality(rc_run) > 0 THEN
+        DELETE FROM continuum_child_outcomes o
+        USING unnest(rc_run, rc_seq) AS r(run, seq)
+        WHERE o.parent_id = r.run AND o.parent_seq = r.seq AND NOT (r.run = ANY(bad));
+    END IF;
+
+    -- A child's end waits for its parent (unless the parent has ended),
+    -- and the parent's process is told.
+    IF cardinality(cr_parent) > 0 THEN
+        INSERT INTO continuum_child_outcomes (parent_id, parent_seq, child_id, outcome)
+        SELECT c.parent, c.seq, c.child, c.outcome
+        FROM unnest(cr_parent, cr_seq, cr_child, cr_outcome) AS c(parent, seq, child, outcome)
+        JOIN continuum_runs p ON p.id = c.parent AND p.status = 'running'
+        WHERE NOT (c.child = ANY(bad))
+        ON CONFLICT DO NOTHING;
+        PERFORM pg_notify('continuum_runs', c.parent::text)
+        FROM unnest(cr_parent, cr_child) AS c(parent, child)
+        WHERE NOT (c.child = ANY(bad));
+    END IF;
+
+    IF cardinality(r_run) > 0 THEN
+        DELETE FROM continuum_tasks t
+        USING unnest(r_run, r_seq) AS r(run, seq)
+        WHERE t.run_id = r.run AND t.seq = r.seq AND NOT (r.run = ANY(bad));
+    END IF;
+
+    IF cardinality(t_run) = 0 THEN
+        RETURN;
+    END IF;
+
+    RETURN QUERY
+    WITH ins AS (
+        INSERT INTO continuum_tasks
+            (run_id, seq, activity, input, retry, timeout_ms, idempotency_key, due,
+             attempts, state, lease_token, lease_until)
+        SELECT t.run, t.seq, t.activity, t.input, t.retry, t.timeout, t.key, now(),
+               CASE WHEN t.lease IS NULL THEN 0 ELSE 1 END,
+               CASE WHEN t.lease IS NULL THEN 'ready' ELSE 'leased' END,
+               CASE WHEN t.lease IS NULL THEN NULL ELSE nextval('continuum_lease_token') END,
+               CASE WHEN t.lease IS NULL THEN NULL ELSE now() + make_interval(secs => t.lease) END
+        FROM unnest(t_run, t_seq, t_activity, t_input, t_retry, t_timeout, t_key, t_lease)
+             AS t(run, seq, activity, input, retry, timeout, key, lease)
+        WHERE NOT (t.run = ANY(bad))
+        RETURNING run_id, seq, lease_token)
+    SELECT 'leased', ins.run_id, ins.seq, ins.lease_token, NULL::text
+    FROM ins WHERE ins.lease_token IS NOT NULL;
+
+    IF array_position(t_lease, NULL) IS NOT NULL AND EXISTS (
+        SELECT 1 FROM unnest(t_run, t_lease) AS t(run, lease) WHERE t.lease IS NULL AND NOT (t.run = ANY(bad))) THEN
+        PERFORM pg_notify('continuum_tasks', '');
+    END IF;
+
+END
+$$;
