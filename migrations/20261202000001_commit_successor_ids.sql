@@ -7,7 +7,12 @@
 --    the predecessor's row, which does not exist yet when the predecessor
 --    is created in the same commit (a run that continues as new in its
 --    first step), and the insert failed on a NULL workflow id.
--- 2. Activity outputs are no longer kept under their idempotency key by
+-- 2. What a run that continued hands on (its undelivered signals, its
+--    running children) reaches the last successor created in the commit,
+--    however many times the chain continued in it: a child started in the
+--    step that continues moved one link only and escaped the cancel
+--    cascade.
+-- 3. Activity outputs are no longer kept under their idempotency key by
 --    the commit (the s_* arrays are gone): the first result stored under
 --    a key is kept before the run journals it, and every run with the key
 --    journals that one.
@@ -115,17 +120,26 @@ BEGIN
 
     -- A run that continued hands its undelivered signals and its running
     -- children to its successor.
+    -- Repeated until nothing moves: a run may continue several times in
+    -- one commit (each successor continuing in its first step), and what
+    -- the first hands on must reach the last.
     IF 'continued' = ANY(w_status) THEN
-        UPDATE continuum_signals s SET run_id = n.id
-        FROM continuum_runs n
-        WHERE n.continued_from = s.run_id
-          AND s.run_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
-                           WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
-        UPDATE continuum_runs c SET parent_id = n.id
-        FROM continuum_runs n
-        WHERE n.continued_from = c.parent_id AND c.status = 'running'
-          AND c.parent_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
-                              WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+        LOOP
+            UPDATE continuum_signals s SET run_id = n.id
+            FROM continuum_runs n
+            WHERE n.continued_from = s.run_id
+              AND s.run_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                               WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+            EXIT WHEN NOT FOUND;
+        END LOOP;
+        LOOP
+            UPDATE continuum_runs c SET parent_id = n.id
+            FROM continuum_runs n
+            WHERE n.continued_from = c.parent_id AND c.status = 'running'
+              AND c.parent_id IN (SELECT w.run FROM unnest(w_run, w_status) AS w(run, status)
+                                  WHERE w.status = 'continued' AND NOT (w.run = ANY(bad)));
+            EXIT WHEN NOT FOUND;
+        END LOOP;
     END IF;
 
     -- Outstanding work of a run that ended is dropped: a late completion

@@ -10,7 +10,7 @@ use crate::ids::Seq;
 use crate::payload::Payload;
 use crate::retry::RetryPolicy;
 
-/// The effect behind a [`Event::ValueRecorded`].
+/// The effect behind a [`Event::ValueRecorded`](crate::event::Event::ValueRecorded).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ValueKind {
@@ -89,7 +89,7 @@ pub struct NewActivityTask {
     pub idempotency_key: Option<String>,
     /// `Some(ttl)`: insert the task already leased to the writer for its
     /// first attempt (the writer runs it itself, no claim needed), and
-    /// report the lease's token in [`Written::leased_tasks`]. A journal may
+    /// report the lease's token in [`Written::leased_tasks`](crate::journal::Written::leased_tasks). A journal may
     /// decline and insert the task ready for any worker instead; the writer
     /// then simply gets no token for it.
     #[serde(skip)]

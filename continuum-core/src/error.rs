@@ -581,7 +581,7 @@ pub enum CancelError {
     Shutdown,
 }
 
-/// `await_result` did not produce the workflow's output.
+/// `await_outcome` or `RunHandle::result` did not produce the workflow's output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AwaitError {

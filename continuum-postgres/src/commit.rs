@@ -10,8 +10,9 @@
 //! uniqueness — and one that fails is left out with its error; the rest
 //! are applied.
 //!
-//! This is the only place runs are created and their histories, statuses,
-//! tasks and consumed signals change. It hands out leases only for what
+//! This is the only place runs are created and their histories and
+//! statuses change, tasks are created and dropped, and signals consumed
+//! (`tasks.rs` changes a task's lease and state as workers run it). It hands out leases only for what
 //! it creates (a new run, a task leased to its writer) and never takes a
 //! lease from its holder: a write with a stale token is refused, not
 //! repaired.

@@ -4,10 +4,12 @@
 //! The runtime and engine are the same as over the in-memory journal; this
 //! crate adds durability and fencing only:
 //!
-//! - every run write (`append`) is one transaction that first locks the
-//!   run's row and compares the writer's lease token with the one in force
-//!   — a writer whose lease was taken over gets [`JournalError::Fenced`]
-//!   and nothing it sent is applied;
+//! - the engine's writes to many runs go in one transaction (the group
+//!   commit, [`Journal::commit`]) that locks each run's row and compares the
+//!   writer's lease token with the one in force — a writer whose lease was
+//!   taken over gets [`JournalError::Fenced`] and nothing it sent for that
+//!   run is applied; a write the database rejects is refused alone
+//!   ([`JournalError::WriteRefused`]), never with the rest of the commit;
 //! - fencing tokens come from one database sequence, so they are never
 //!   reused, whichever process asks;
 //! - activity tasks are claimed with `FOR UPDATE SKIP LOCKED` under a lease
@@ -29,6 +31,8 @@
 //!
 //! [`Journal`]: continuum_core::journal::Journal
 //! [`JournalError::Fenced`]: continuum_core::error::JournalError::Fenced
+//! [`Journal::commit`]: continuum_core::journal::Journal::commit
+//! [`JournalError::WriteRefused`]: continuum_core::error::JournalError::WriteRefused
 
 // One file per concern, so each is found by name: `connection` (the
 // handle, connecting), `migrate` (the schema), `listener` (LISTEN/NOTIFY),

@@ -7,13 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use continuum::journal::{
-    ActivityTask, AttemptResult, Claim, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo, RunWake,
-    RunWrite, Servable, TaskLease, TaskOutcome, Written,
-};
 use continuum::prelude::*;
-use continuum::{EngineConfig, HistoryEvent, Journal, JournalError, Payload, RunOutcome, RunStatus};
+use continuum::{EngineConfig, Journal, RunOutcome};
 use continuum_postgres::PostgresJournal;
+use continuum_testkit::faults::{FaultyJournal, Op};
 use continuum_testkit::postgres::TestDatabase;
 
 #[workflow]
@@ -73,119 +70,6 @@ async fn a_signal_racing_the_park_is_never_stranded() {
     db.drop_database().await.expect("drop");
 }
 
-/// A journal whose commits wait before they are sent: the window between
-/// a run deciding to park and the park being journaled is widened, so a
-/// signal sent from another process lands inside it far more often.
-struct SlowCommits {
-    inner: PostgresJournal,
-    delay: Duration,
-}
-
-#[async_trait::async_trait]
-impl Journal for SlowCommits {
-    async fn create_run(&self, run: NewRun) -> Result<Lease, JournalError> {
-        self.inner.create_run(run).await
-    }
-    async fn acquire_run(&self, run: RunId) -> Result<Lease, JournalError> {
-        self.inner.acquire_run(run).await
-    }
-    async fn reacquire_run(&self, lease: &Lease) -> Result<Lease, JournalError> {
-        self.inner.reacquire_run(lease).await
-    }
-    async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError> {
-        self.inner.run_info(run).await
-    }
-    async fn find_workflow_id(&self, id: &str) -> Result<Option<RunInfo>, JournalError> {
-        self.inner.find_workflow_id(id).await
-    }
-    async fn history(&self, run: RunId) -> Result<Arc<[HistoryEvent]>, JournalError> {
-        self.inner.history(run).await
-    }
-    async fn append(&self, append: RunAppend) -> Result<(), JournalError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.append(append).await
-    }
-    async fn commit(&self, writes: Vec<RunWrite>) -> Result<Vec<Result<Written, JournalError>>, JournalError> {
-        tokio::time::sleep(self.delay).await;
-        self.inner.commit(writes).await
-    }
-    async fn active_runs(&self) -> Result<Vec<RunId>, JournalError> {
-        self.inner.active_runs().await
-    }
-    async fn send_signal(&self, run: RunId, name: &str, payload: Payload) -> Result<MailboxSignal, JournalError> {
-        self.inner.send_signal(run, name, payload).await
-    }
-    async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
-        self.inner.mailbox(run).await
-    }
-    async fn claim_tasks(&self, max: usize, ttl: Duration, only: Option<&[String]>) -> Result<Claim, JournalError> {
-        self.inner.claim_tasks(max, ttl, only).await
-    }
-    async fn heartbeat_task(&self, task: &ActivityTask, ttl: Duration) -> Result<(), JournalError> {
-        self.inner.heartbeat_task(task, ttl).await
-    }
-    async fn heartbeat_tasks(&self, leases: &[TaskLease], ttl: Duration) -> Result<Vec<TaskLease>, JournalError> {
-        self.inner.heartbeat_tasks(leases, ttl).await
-    }
-    async fn finish_attempt(
-        &self,
-        task: &ActivityTask,
-        result: AttemptResult,
-    ) -> Result<Option<TaskOutcome>, JournalError> {
-        self.inner.finish_attempt(task, result).await
-    }
-    async fn store_result(&self, stored: continuum::journal::StoredResult) -> Result<Payload, JournalError> {
-        self.inner.store_result(stored).await
-    }
-    async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {
-        self.inner.finished_tasks(run).await
-    }
-    async fn next_task_due(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, JournalError> {
-        self.inner.next_task_due().await
-    }
-    async fn wait_for_tasks(&self, max_wait: Duration) {
-        self.inner.wait_for_tasks(max_wait).await;
-    }
-    fn run_leases_expire(&self) -> bool {
-        self.inner.run_leases_expire()
-    }
-    async fn renew_run_leases(&self, leases: &[Lease]) -> Result<Vec<RunId>, JournalError> {
-        self.inner.renew_run_leases(leases).await
-    }
-    async fn claim_orphaned_runs(&self, max: usize, servable: &Servable) -> Result<Vec<RunId>, JournalError> {
-        self.inner.claim_orphaned_runs(max, servable).await
-    }
-    async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
-        self.inner.pending_work(runs).await
-    }
-    async fn chain_tip(&self, run: RunId) -> Result<RunId, JournalError> {
-        self.inner.chain_tip(run).await
-    }
-    async fn register_versions(
-        &self,
-        process: uuid::Uuid,
-        versions: &[(String, continuum::VersionHash)],
-        alive_for: Duration,
-    ) -> Result<(), JournalError> {
-        self.inner.register_versions(process, versions, alive_for).await
-    }
-    async fn served_versions(&self, except: uuid::Uuid) -> Result<Vec<(String, continuum::VersionHash)>, JournalError> {
-        self.inner.served_versions(except).await
-    }
-    async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
-        self.inner.release_run(lease, backoff).await
-    }
-    async fn running_children(&self, run: RunId) -> Result<Vec<RunId>, JournalError> {
-        self.inner.running_children(run).await
-    }
-    fn run_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<RunWake>> {
-        self.inner.run_wakeups()
-    }
-    async fn run_statuses(&self, runs: &[RunId]) -> Result<Vec<(RunId, RunStatus)>, JournalError> {
-        self.inner.run_statuses(runs).await
-    }
-}
-
 #[activity]
 async fn warm_up(n: u32) -> Result<u32, ActivityError> {
     Ok(n)
@@ -213,9 +97,14 @@ async fn a_signal_sent_while_the_park_is_being_journaled_is_delivered_by_notify_
     let pg = connect().await;
     pg.migrate().await.expect("migrate");
     let hourly = EngineConfig { lease_renewal: Duration::from_secs(1800), ..EngineConfig::default() };
+    // The owner's commits wait before they are sent: the window between a
+    // run deciding to park and the park being journaled is widened, so a
+    // signal sent from another process lands inside it far more often.
+    let slow = FaultyJournal::new(Arc::new(pg));
+    slow.delay(Op::Commit, Duration::from_millis(3));
     let owner = Arc::new(
         Runtime::builder()
-            .journal(Arc::new(SlowCommits { inner: pg, delay: Duration::from_millis(3) }) as Arc<dyn Journal>)
+            .journal(slow as Arc<dyn Journal>)
             .workflow(step_then_wait)
             .activity(warm_up)
             .engine_config(hourly)

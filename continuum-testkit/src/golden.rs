@@ -9,7 +9,7 @@
 //! ```
 //!
 //! [`replay`] feeds a recorded history to today's code and reports a
-//! [`ReplayDriftError`](continuum_core::ReplayDriftError) (inside
+//! [`ReplayDriftError`] (inside
 //! [`GoldenError::Replay`]) when the code would no longer do what the
 //! history says it did.
 

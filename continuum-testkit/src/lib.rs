@@ -39,6 +39,7 @@
 
 #[cfg(feature = "conformance")]
 pub mod conformance;
+pub mod faults;
 pub mod golden;
 #[cfg(feature = "postgres")]
 pub mod postgres;

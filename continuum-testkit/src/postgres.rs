@@ -226,7 +226,7 @@ fn start_cluster(bin: &Path) -> Result<String, String> {
         return Err(format!("{e}\nthe server log {log} ends with:\n{}", log_tail(&log)));
     }
     tracing::info!(dir = %dir_str, "started a throwaway PostgreSQL cluster for tests");
-    let _ = CLUSTER.set(Cluster { run_as, pg_ctl, data, log });
+    let _ = CLUSTER.set(Cluster { run_as, pg_ctl, data, log, options });
     Ok(format!("postgres://postgres@localhost/postgres?host={}", encode_query_value(dir_str)))
 }
 
@@ -238,6 +238,29 @@ struct Cluster {
     pg_ctl: PathBuf,
     data: String,
     log: String,
+    /// The server options it was started with (a start after a stop needs
+    /// them again; a restart reuses them by itself).
+    options: String,
+}
+
+/// How [`stop_server`] and [`restart_server_with`] shut the server down
+/// (`pg_ctl -m`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopMode {
+    /// Sessions are disconnected and the server shuts down cleanly.
+    Fast,
+    /// The server stops at once, without a checkpoint, as in a power cut:
+    /// it replays its write-ahead log when it starts again.
+    Immediate,
+}
+
+impl StopMode {
+    fn arg(self) -> &'static str {
+        match self {
+            StopMode::Fast => "fast",
+            StopMode::Immediate => "immediate",
+        }
+    }
 }
 
 /// Restarts the test server (`pg_ctl restart -m fast`), dropping every
@@ -247,16 +270,42 @@ struct Cluster {
 /// Only the throwaway cluster can be restarted: with `DATABASE_URL` set
 /// this fails with a message saying so (unset it to run such a test).
 pub fn restart_server() -> Result<(), TestDbError> {
+    restart_server_with(StopMode::Fast)
+}
+
+/// Restarts the test server with the given stop mode (see
+/// [`restart_server`]).
+pub fn restart_server_with(mode: StopMode) -> Result<(), TestDbError> {
+    pg_ctl(&["-w", "-t", "60", "-m", mode.arg(), "restart"], "pg_ctl restart")
+}
+
+/// Stops the test server (see [`restart_server`] for which servers can
+/// be); [`start_server`] starts it again.
+pub fn stop_server(mode: StopMode) -> Result<(), TestDbError> {
+    pg_ctl(&["-w", "-t", "60", "-m", mode.arg(), "stop"], "pg_ctl stop")
+}
+
+/// Starts the test server stopped by [`stop_server`]; blocks until it
+/// accepts connections.
+pub fn start_server() -> Result<(), TestDbError> {
+    let options = CLUSTER.get().map(|c| c.options.clone()).unwrap_or_default();
+    pg_ctl(&["-w", "-t", "60", "-o", options.as_str(), "start"], "pg_ctl start")
+}
+
+/// Runs `pg_ctl` on the throwaway cluster with `args` (after its data
+/// directory and log file).
+fn pg_ctl(args: &[&str], what: &str) -> Result<(), TestDbError> {
     server_url()?;
     let Some(c) = CLUSTER.get() else {
         return Err(TestDbError::NoServer {
-            detail: "restarting the database needs the throwaway cluster, but DATABASE_URL points at a server this \
-                     test must not restart; unset DATABASE_URL to run this test"
+            detail: "stopping or restarting the database needs the throwaway cluster, but DATABASE_URL points at a \
+                     server this test must not touch; unset DATABASE_URL to run this test"
                 .to_string(),
         });
     };
-    let args = ["-D", c.data.as_str(), "-l", c.log.as_str(), "-w", "-t", "60", "-m", "fast", "restart"];
-    run(&mut c.run_as.command(&c.pg_ctl, &args), "pg_ctl restart")
+    let mut all = vec!["-D", c.data.as_str(), "-l", c.log.as_str()];
+    all.extend_from_slice(args);
+    run(&mut c.run_as.command(&c.pg_ctl, &all), what)
         .map_err(|e| TestDbError::Start { detail: format!("{e}\nthe server log ends with:\n{}", log_tail(&c.log)) })
 }
 

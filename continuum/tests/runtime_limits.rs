@@ -229,3 +229,99 @@ async fn a_worker_output_cap_can_be_set_below_the_engines() {
     let out = run.result(Duration::from_secs(5)).await.unwrap();
     assert!(out.starts_with("Payload: the output of 102 bytes exceeds the cap of 64 bytes"), "{out}");
 }
+
+#[workflow]
+async fn naps(ctx: &WorkflowContext, ms: u64) -> Result<u64, WorkflowError> {
+    ctx.sleep(Duration::from_millis(ms)).await;
+    Ok(ms)
+}
+
+#[tokio::test]
+async fn a_due_timer_of_an_evicted_run_survives_a_failed_load() {
+    use continuum::JournalError;
+    use continuum_testkit::faults::{FaultyJournal, Op};
+    let journal = FaultyJournal::new(std::sync::Arc::new(continuum::InMemoryJournal::new()));
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(naps)
+        .engine_config(EngineConfig { max_live_runs: 1, ..EngineConfig::default() })
+        .start()
+        .await
+        .unwrap();
+    let short = rt.start(naps, 300, StartOptions::default()).await.unwrap();
+    // A second live run pushes the first out of memory.
+    let long = rt.start(naps, 60_000, StartOptions::default()).await.unwrap();
+    assert!(rt.stats().await.unwrap().evictions >= 1, "the first run was evicted");
+    // Reading its history fails three times when its timer comes due.
+    journal.fail(Op::History, 3, JournalError::Unavailable("connection reset by peer".into()));
+    assert_eq!(short.result(Duration::from_secs(10)).await.unwrap(), 300);
+    assert_eq!(journal.calls(Op::History), 4, "three failed loads, then the one that worked");
+    long.cancel(None).await.unwrap();
+}
+
+#[activity]
+async fn poison(n: u32) -> Result<u32, ActivityError> {
+    Ok(n)
+}
+
+#[activity]
+async fn wholesome(n: u32) -> Result<u32, ActivityError> {
+    Ok(n + 1)
+}
+
+#[workflow]
+async fn takes_poison(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    if n % 2 == 1 {
+        ctx.sleep(Duration::from_millis(10)).await;
+    }
+    Ok(ctx.activity(poison, n).await?)
+}
+
+#[workflow]
+async fn takes_wholesome(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    ctx.sleep(Duration::from_millis(20)).await;
+    Ok(ctx.activity(wholesome, n).await?)
+}
+
+#[tokio::test]
+async fn a_write_the_journal_rejects_fails_its_own_run_and_no_other() {
+    use continuum::journal::RunWrite;
+    use continuum_testkit::faults::FaultyJournal;
+    let journal = FaultyJournal::new(std::sync::Arc::new(continuum::InMemoryJournal::new()));
+    // The store rejects any write that schedules `poison`, whatever else
+    // the same commit carries.
+    journal.refuse_writes(|w: &RunWrite| w.append.new_tasks.iter().any(|t| t.activity == "poison"));
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(takes_poison)
+        .workflow(takes_wholesome)
+        .activity(poison)
+        .activity(wholesome)
+        .start()
+        .await
+        .unwrap();
+    let mut healthy = Vec::new();
+    let mut poisoned = Vec::new();
+    for n in 0..20 {
+        healthy.push(rt.start(takes_wholesome, n, StartOptions::default()).await.unwrap());
+        // Started on its own, then scheduling `poison` in a later write.
+        poisoned.push(rt.start(takes_poison, n, StartOptions::default()).await);
+    }
+    for (n, run) in (0..).zip(&healthy) {
+        assert_eq!(run.result(Duration::from_secs(10)).await.unwrap(), n + 1, "unrelated runs are not disturbed");
+    }
+    for (n, start) in (0..).zip(poisoned) {
+        match start {
+            // Scheduled in the run's first write: the start itself is
+            // refused, with the journal's typed error.
+            Err(StartError::Journal(continuum::JournalError::WriteRefused { .. })) if n % 2 == 0 => {}
+            // Scheduled in a later write: the run fails, saying why, and
+            // the write is not retried.
+            Ok(run) if n % 2 == 1 => match rt.await_outcome(run.id(), Duration::from_secs(10)).await.unwrap() {
+                RunOutcome::Failed(RunFailure::WriteRefused { detail }) => assert_eq!(detail, "refused by the test"),
+                other => panic!("{other:?}"),
+            },
+            other => panic!("{n}: {other:?}"),
+        }
+    }
+}

@@ -73,7 +73,7 @@ pub mod batch {
         Ok(shipped)
     }
 
-    /// Like [`ship_batch`], with children that wait 4 s on a timer (long
+    /// Like [`ship_batch()`], with children that wait 4 s on a timer (long
     /// enough to kill the process while they wait).
     #[workflow]
     pub async fn ship_batch_slowly(ctx: &WorkflowContext, orders: Vec<String>) -> Result<Vec<u32>, WorkflowError> {

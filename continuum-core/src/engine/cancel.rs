@@ -15,7 +15,7 @@ use crate::journal::RunStatus;
 impl Engine {
     /// Cancels a run: journals `RunCancelled`, drops its future and its
     /// timers, then cancels its running descendants (children,
-    /// grandchildren…, up to [`EngineConfig::max_child_depth`] levels).
+    /// grandchildren…, up to [`EngineConfig::max_child_depth`](super::EngineConfig::max_child_depth) levels).
     /// Nothing is appended to a cancelled run afterwards. Commits (with
     /// whatever else is staged).
     pub async fn cancel(&mut self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {

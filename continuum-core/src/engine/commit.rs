@@ -47,7 +47,7 @@ impl Engine {
     }
 
     /// Starts a journal commit of the staged runs that have no commit in
-    /// flight, unless [`EngineConfig::max_in_flight`] commits are in flight
+    /// flight, unless [`EngineConfig::max_in_flight`](super::EngineConfig::max_in_flight) commits are in flight
     /// already. Returns whether one started. Its outcome is acted on by
     /// [`settle`](Self::settle) once [`next_commit`](Self::next_commit)
     /// yields it.

@@ -67,7 +67,7 @@ impl Default for EngineConfig {
 
 /// Activity tasks the engine may lease to its own process's workers as it
 /// journals them, so a task needs no claim: the engine hands it over right
-/// after the commit (see [`Engine::take_dispatch`]).
+/// after the commit (see [`Engine::take_dispatch`](super::Engine::take_dispatch)).
 #[derive(Debug, Clone)]
 pub struct LocalDispatch {
     /// Tasks handed to the local workers and not yet finished; the engine

@@ -47,7 +47,7 @@ impl Engine {
     /// serves is journaled by the run's next commit — the task's outcome,
     /// the run's reaction and its next commands in one write. Any other is
     /// handed back ([`take_handed_back`](Self::take_handed_back)): the
-    /// caller records it on the task with [`Journal::finish_attempt`], for
+    /// caller records it on the task with [`Journal::finish_attempt`](crate::journal::Journal::finish_attempt), for
     /// the run's owner or the task's next attempt.
     pub async fn stage_attempt(&mut self, task: ActivityTask, result: AttemptResult) {
         let outcome = match &result {
@@ -128,7 +128,7 @@ impl Engine {
     }
 
     /// Stages work another process recorded for runs this engine serves
-    /// (`None`: check every run served), after a [`Journal::run_wakeups`]
+    /// (`None`: check every run served), after a [`Journal::run_wakeups`](crate::journal::Journal::run_wakeups)
     /// hint.
     pub async fn stage_wake(&mut self, runs: Option<Vec<RunId>>) {
         let runs = match runs {

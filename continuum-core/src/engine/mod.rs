@@ -22,6 +22,7 @@
 //! | `step.rs` | one step of a live run: deliver, poll, stage what it asked for |
 //! | `leases.rs` | renewing run leases, adopting orphaned runs |
 //! | `cancel.rs` | cancelling a run and its descendants |
+//! | `end.rs` | ending a run not held live (cancel from outside, a refused write) |
 //! | `cache.rs` | the live-run cache, parked runs, eviction |
 //! | `commit.rs` → `prepare.rs` → `settle.rs` | the commit pipeline: batch, build writes, act on the answer |
 //! | `run.rs` | one live run: its future, inbox, mailbox and replay |

@@ -1,7 +1,7 @@
 //! Preparing a commit: taking from each staged run what it produced since
 //! its last commit — events, new tasks (some leased straight to this
-//! process's workers), resolved tasks, consumed signals, idempotency
-//! results, a child's end for its parent — as one `RunWrite`, with the
+//! process's workers), resolved tasks, consumed signals, a child's end for
+//! its parent — as one `RunWrite`, with the
 //! `Plan` of what to do once it is applied.
 //!
 //! Touches only memory; never acts on anything a write asks for.

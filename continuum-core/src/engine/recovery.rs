@@ -138,7 +138,13 @@ impl Engine {
         // A run kept parked is ours only if our lease still holds: another
         // process may have adopted it while our renewals failed.
         let lease = match self.parked.get(&run) {
-            Some(kept) => self.journal.reacquire_run(kept).await?,
+            Some(kept) => {
+                let lease = self.journal.reacquire_run(kept).await?;
+                // Kept parked under the new lease if a read below fails:
+                // the next try re-takes this one, not the one it replaced.
+                self.parked.insert(run, lease.clone());
+                lease
+            }
             None => self.journal.acquire_run(run).await?,
         };
         let history = match self.journal.history(run).await {

@@ -71,7 +71,7 @@ pub struct Claim {
     pub settled: Vec<TaskOutcome>,
 }
 
-/// A task lease held by a worker, for [`Journal::heartbeat_tasks`].
+/// A task lease held by a worker, for [`Journal::heartbeat_tasks`](super::Journal::heartbeat_tasks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskLease {
     /// The run.

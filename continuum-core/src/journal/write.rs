@@ -29,7 +29,7 @@ pub struct NewRun {
 
 impl NewRun {
     /// The write that creates this run with its `RunStarted` event (at
-    /// `at`), as [`Journal::create_run`] does.
+    /// `at`), as [`Journal::create_run`](super::Journal::create_run) does.
     pub fn into_write(self, at: DateTime<Utc>) -> RunWrite {
         let started = HistoryEvent {
             seq: 1,
@@ -126,7 +126,7 @@ pub struct StoredResult {
     pub output: Payload,
 }
 
-/// One run's share of a [`Journal::commit`]: a new run with its first
+/// One run's share of a [`Journal::commit`](super::Journal::commit): a new run with its first
 /// events, or events and side effects appended to an existing run.
 #[derive(Debug, Clone)]
 pub struct RunWrite {
@@ -136,7 +136,7 @@ pub struct RunWrite {
     /// assigns one and returns it).
     pub create: Option<CreateRun>,
     /// The events and their side effects, checked against the lease and
-    /// the history's end like [`Journal::append`].
+    /// the history's end like [`Journal::append`](super::Journal::append).
     pub append: RunAppend,
 }
 

@@ -1,6 +1,6 @@
-//! The runtime: an engine task, an activity worker pool and a timer loop
-//! on tokio, and the client API (`start`, `signal`, `cancel`,
-//! `await_result`).
+//! The runtime: on tokio, an engine task (which also fires due timers), an
+//! activity worker pool and a watcher of runs that end elsewhere, and the
+//! client API (`start`, `signal`, `cancel`, `await_outcome`).
 
 mod builder;
 mod engine_loop;

@@ -1,10 +1,10 @@
 //! Options a run is started with.
 
-/// Options for [`Runtime::start`].
+/// Options for [`Runtime::start`](super::Runtime::start).
 #[derive(Debug, Clone, Default)]
 pub struct StartOptions {
     /// Caller-chosen workflow id: a second start with the same id is
-    /// rejected with [`StartError::DuplicateWorkflowId`].
+    /// rejected with [`StartError::DuplicateWorkflowId`](crate::error::StartError::DuplicateWorkflowId).
     pub workflow_id: Option<String>,
 }
 

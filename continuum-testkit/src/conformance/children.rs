@@ -148,3 +148,47 @@ pub async fn a_child_beyond_the_depth_limit_fails_the_run_that_would_start_it(jo
         deepest[1]
     );
 }
+
+/// Parks on a child and reports how it ended.
+#[workflow]
+pub(crate) async fn reports_child_end(ctx: &WorkflowContext, _input: ()) -> Result<String, WorkflowError> {
+    match ctx.child(tree, 0).await {
+        Ok(n) => Ok(format!("completed {n}")),
+        Err(continuum::ChildError::Cancelled { reason, .. }) => Ok(format!("cancelled: {reason:?}")),
+        Err(other) => Ok(format!("other: {other}")),
+    }
+}
+
+/// A runtime that does not hold the child (it registers no workflow, as an
+/// operator's process would) cancels it; the parent, live in another
+/// runtime, gets `ChildError::Cancelled` from `ctx.child(..)`.
+pub async fn a_child_cancelled_by_a_process_not_holding_it_reports_to_its_parent(journal: Arc<dyn Journal>) {
+    let owner = runtime(journal.clone()).await;
+    let parent = owner.start(reports_child_end, (), StartOptions::default()).await.unwrap().id();
+    wait_for(&journal, parent, "child_started").await;
+    let child = journal
+        .history(parent)
+        .await
+        .unwrap()
+        .iter()
+        .find_map(|e| match e.event {
+            Event::ChildStarted { child, .. } => Some(child),
+            _ => None,
+        })
+        .expect("a child");
+    wait_for(&journal, child, "timer_started").await;
+    let operator = Runtime::builder()
+        .journal(journal.clone())
+        .engine_config(EngineConfig { lease_renewal: Duration::from_millis(100), ..EngineConfig::default() })
+        .start()
+        .await
+        .unwrap();
+    operator.cancel(child, Some("operator".into())).await.unwrap();
+    assert_eq!(journal.run_info(child).await.unwrap().status, RunStatus::Cancelled);
+    let outcome = owner.await_outcome(parent, Duration::from_secs(20)).await.unwrap();
+    assert_eq!(outcome, RunOutcome::Completed(Payload::encode(&"cancelled: Some(\"operator\")").unwrap()));
+    assert_eq!(
+        kinds(&journal.history(parent).await.unwrap()),
+        ["run_started", "child_started", "child_cancelled", "run_completed"]
+    );
+}

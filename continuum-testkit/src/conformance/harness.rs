@@ -12,13 +12,13 @@ use std::time::Duration;
 use continuum::prelude::*;
 use continuum::{EngineConfig, HistoryEvent, Journal, WorkerConfig};
 
-use super::children::{slow_child, tree, waits_for_slow_child};
-use super::continue_as_new::billing;
+use super::children::{reports_child_end, slow_child, tree, waits_for_slow_child};
+use super::continue_as_new::{billing, countdown, short_nap, spawn_then_continue};
 use super::patches::patched_then_timer;
 use super::runs::{activity_timer_activity, add_one, long_timer};
 use super::sagas::{hold, refuse, release, two_holds_then_refused};
 use super::signals::two_signals;
-use super::tasks::{flaky, uses_flaky};
+use super::tasks::{flaky, stamp, stamps_once, uses_flaky};
 
 /// A runtime over `journal` with the suite's shared workflows and
 /// activities registered, task leases of 2 s and run leases renewed every
@@ -28,6 +28,12 @@ pub async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
     Runtime::builder()
         .journal(journal)
         .workflow(billing)
+        .workflow(countdown)
+        .workflow(short_nap)
+        .workflow(spawn_then_continue)
+        .workflow(reports_child_end)
+        .workflow(stamps_once)
+        .activity(stamp)
         .workflow(slow_child)
         .workflow(waits_for_slow_child)
         .workflow(tree)

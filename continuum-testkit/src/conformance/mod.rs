@@ -149,6 +149,12 @@ macro_rules! conformance_tests {
             continue_as_new::a_signal_to_a_chain_root_reaches_the_tip_and_await_on_the_root_gets_the_end,
             children::a_child_beyond_the_depth_limit_fails_the_run_that_would_start_it,
             sagas::a_parallel_saga_journals_a_failing_compensation_and_ends,
+            continue_as_new::a_run_that_continues_in_its_first_step_finishes_and_spares_the_runs_beside_it,
+            continue_as_new::a_child_started_in_the_step_that_continues_is_cancelled_with_the_chain,
+            children::a_child_cancelled_by_a_process_not_holding_it_reports_to_its_parent,
+            runs::concurrent_starts_of_one_id_create_one_run_and_refusals_name_it,
+            tasks::tasks_sharing_a_key_settle_with_the_first_result_stored,
+            tasks::runs_sharing_an_idempotency_key_journal_one_result,
         }
     };
 }

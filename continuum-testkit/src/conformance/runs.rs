@@ -121,3 +121,29 @@ pub async fn hostile_ids_and_names_are_stored_verbatim_or_refused(journal: Arc<d
         Err(other) => panic!("{other:?}"),
     }
 }
+
+/// Many concurrent starts of one workflow id: one run is created, and each
+/// refusal names that run — never a start that was itself refused.
+pub async fn concurrent_starts_of_one_id_create_one_run_and_refusals_name_it(journal: Arc<dyn Journal>) {
+    let rt = runtime(journal.clone()).await;
+    for round in 0..5 {
+        let id = format!("contested-{round}-{}", continuum::RunId::new_random());
+        let mut starts = Vec::new();
+        for _ in 0..10 {
+            let (rt, id) = (rt.clone(), id.clone());
+            starts.push(tokio::spawn(async move { rt.start(long_timer, (), StartOptions::id(id)).await }));
+        }
+        let mut holders = Vec::new();
+        let mut named = Vec::new();
+        for start in starts {
+            match start.await.unwrap() {
+                Ok(run) => holders.push(run.id()),
+                Err(continuum::StartError::DuplicateWorkflowId { existing, .. }) => named.push(existing),
+                Err(other) => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(holders.len(), 1, "one run holds {id}");
+        assert!(named.iter().all(|r| *r == holders[0]), "refusals name the holder: {named:?} vs {holders:?}");
+        assert_eq!(journal.find_workflow_id(&id).await.unwrap().map(|r| r.id), Some(holders[0]));
+    }
+}

@@ -126,3 +126,55 @@ pub async fn a_claim_takes_only_the_activities_asked_for(journal: Arc<dyn Journa
     let claim = journal.claim_tasks(10, Duration::from_secs(5), Some(&mine)).await.unwrap();
     assert_eq!(claim.tasks.len(), 1);
 }
+
+/// Two tasks with one idempotency key that both ran (neither result was
+/// stored when they were claimed) settle with the same result: the first
+/// one stored. The key's stored result never changes after.
+pub async fn tasks_sharing_a_key_settle_with_the_first_result_stored(journal: Arc<dyn Journal>) {
+    append_task(&journal, "same-key-1", task(2, 3, Some("shared"))).await;
+    append_task(&journal, "same-key-2", task(2, 3, Some("shared"))).await;
+    let claim = journal.claim_tasks(10, Duration::from_secs(5), None).await.unwrap();
+    assert_eq!(claim.tasks.len(), 2, "both run: nothing was stored yet");
+    let first = Payload::encode(&"first").unwrap();
+    let second = Payload::encode(&"second").unwrap();
+    let a = journal.finish_attempt(&claim.tasks[0], AttemptResult::Completed(first.clone())).await.unwrap();
+    let b = journal.finish_attempt(&claim.tasks[1], AttemptResult::Completed(second.clone())).await.unwrap();
+    assert_eq!(a.unwrap().result.unwrap(), first);
+    assert_eq!(b.unwrap().result.unwrap(), first, "the second settles with the first result stored");
+    let stored =
+        continuum::journal::StoredResult { activity: "charge".into(), key: "k".into(), output: second.clone() };
+    assert_eq!(journal.store_result(stored.clone()).await.unwrap(), second);
+    let later = continuum::journal::StoredResult { output: first.clone(), ..stored };
+    assert_eq!(journal.store_result(later).await.unwrap(), second, "the first stored stays");
+}
+
+/// Each call returns a new value, after a pause long enough for every
+/// concurrent call with the same key to be running.
+#[activity]
+pub(crate) async fn stamp(tag: String) -> Result<String, ActivityError> {
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    Ok(format!("{tag}-{}", CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)))
+}
+
+#[workflow]
+pub(crate) async fn stamps_once(ctx: &WorkflowContext, tag: String) -> Result<String, WorkflowError> {
+    Ok(ctx.activity(stamp, tag.clone()).idempotency_key(format!("stamp-{tag}")).await?)
+}
+
+/// Runs whose activity calls share an idempotency key all journal the same
+/// output, even when their attempts ran at the same time and produced
+/// different values.
+pub async fn runs_sharing_an_idempotency_key_journal_one_result(journal: Arc<dyn Journal>) {
+    let rt = runtime(journal.clone()).await;
+    let tag = format!("t{}", continuum::RunId::new_random());
+    let mut runs = Vec::new();
+    for _ in 0..4 {
+        runs.push(rt.start(stamps_once, tag.clone(), StartOptions::default()).await.unwrap());
+    }
+    let mut outputs = Vec::new();
+    for run in &runs {
+        outputs.push(run.result(Duration::from_secs(20)).await.unwrap());
+    }
+    assert!(outputs.iter().all(|o| *o == outputs[0]), "one result for the key: {outputs:?}");
+}

@@ -4,7 +4,7 @@
 //! the history recorded instead of acting again; past the history's end it
 //! acts and records. Effects suspend by returning `Poll::Pending` to the
 //! engine — there is nothing to catch — and the engine fails the run with
-//! [`RunFailure::SuspendLeak`] if workflow code awaits anything else, or
+//! [`RunFailure::SuspendLeak`](crate::error::RunFailure::SuspendLeak) if workflow code awaits anything else, or
 //! polls an effect outside the engine's own poll.
 
 mod activities;
