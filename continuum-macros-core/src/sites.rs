@@ -33,6 +33,8 @@ pub const EFFECTS: &[&str] = &[
     "patched",
     "compensate",
     "compensate_all",
+    "child",
+    "start_child",
 ];
 
 /// One effect call site found in a body.
@@ -71,14 +73,16 @@ impl Site {
 fn target_of(effect: &str, call: &ExprMethodCall) -> String {
     let Some(first) = call.args.first() else { return String::new() };
     match (effect, first) {
-        ("activity", Expr::Path(p)) => {
+        ("activity" | "child" | "start_child", Expr::Path(p)) => {
             p.path.segments.iter().map(|s| s.ident.to_string()).collect::<Vec<_>>().join("::")
         }
         ("signal" | "patched", Expr::Lit(l)) => match &l.lit {
             Lit::Str(s) => format!("{:?}", s.value()),
             _ => format!("#{}", version_hash(first.to_token_stream()).short()),
         },
-        ("activity" | "signal" | "patched", other) => format!("#{}", version_hash(other.to_token_stream()).short()),
+        ("activity" | "child" | "start_child" | "signal" | "patched", other) => {
+            format!("#{}", version_hash(other.to_token_stream()).short())
+        }
         _ => String::new(),
     }
 }
