@@ -142,11 +142,11 @@ fn child_events_are_pinned() {
     let waiting = env
         .history(run.id())
         .iter()
-        .filter_map(|e| match e.event {
+        .rev()
+        .find_map(|e| match e.event {
             Event::ChildStarted { child, .. } => Some(child),
             _ => None,
         })
-        .last()
         .unwrap();
     env.cancel(waiting).unwrap();
     assert_eq!(env.result(&run).unwrap().unwrap(), "4 true true");
