@@ -12,7 +12,11 @@
 --    however many times the chain continued in it: a child started in the
 --    step that continues moved one link only and escaped the cancel
 --    cascade.
--- 3. Activity outputs are no longer kept under their idempotency key by
+-- 3. A run created by a write that is refused is not created: a child
+--    started by the first step of a start refused as a duplicate (or by
+--    a fenced write), a successor of a refused write. Such runs are
+--    returned as ('orphan', run).
+-- 4. Activity outputs are no longer kept under their idempotency key by
 --    the commit (the s_* arrays are gone): the first result stored under
 --    a key is kept before the run journals it, and every run with the key
 --    journals that one.
@@ -42,6 +46,8 @@ SET enable_mergejoin = off
 AS $$
 DECLARE
     bad uuid[];
+    orphans uuid[];
+    duplicates uuid[];
     created_ids uuid[];
     created_tokens bigint[];
 BEGIN
@@ -87,17 +93,36 @@ BEGIN
             RETURNING id, lease_token)
         SELECT coalesce(array_agg(ins.id), '{}'), coalesce(array_agg(ins.lease_token), '{}')
         INTO created_ids, created_tokens FROM ins;
+        duplicates := ARRAY(
+            SELECT w.run FROM unnest(w_run, w_wid) AS w(run, wid)
+            WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids)));
+        bad := bad || duplicates;
+        -- A run created by a write that is refused (a child its parent's
+        -- refused write starts, the successor of a refused write) is not
+        -- created either, nor anything it creates in turn.
+        orphans := '{}';
+        LOOP
+            orphans := ARRAY(
+                SELECT w.run FROM unnest(w_run, w_wid, w_parent, w_from) AS w(run, wid, parent, from_run)
+                WHERE w.wid IS NOT NULL AND w.run = ANY(created_ids) AND NOT (w.run = ANY(bad))
+                  AND (w.parent = ANY(bad) OR w.from_run = ANY(bad)));
+            EXIT WHEN cardinality(orphans) = 0;
+            DELETE FROM continuum_runs WHERE id = ANY(orphans);
+            bad := bad || orphans;
+        END LOOP;
         RETURN QUERY
         SELECT 'created', u.id, NULL::bigint, u.token, NULL::text
-        FROM unnest(created_ids, created_tokens) AS u(id, token);
+        FROM unnest(created_ids, created_tokens) AS u(id, token)
+        WHERE NOT (u.id = ANY(bad));
         RETURN QUERY
         SELECT 'duplicate', w.run, NULL::bigint, NULL::bigint, c.id::text
         FROM unnest(w_run, w_wid) AS w(run, wid)
         LEFT JOIN continuum_runs c ON c.namespace = 'default' AND c.workflow_id = w.wid AND c.continued_from IS NULL
-        WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids));
-        bad := bad || ARRAY(
-            SELECT w.run FROM unnest(w_run, w_wid) AS w(run, wid)
-            WHERE w.wid IS NOT NULL AND NOT (w.run = ANY(created_ids)));
+        WHERE w.run = ANY(duplicates);
+        RETURN QUERY
+        SELECT 'orphan', w.run, NULL::bigint, NULL::bigint, NULL::text
+        FROM unnest(w_run, w_wid) AS w(run, wid)
+        WHERE w.wid IS NOT NULL AND w.run = ANY(bad) AND NOT (w.run = ANY(duplicates));
     END IF;
 
     -- Each statement below runs only when it has rows to write.

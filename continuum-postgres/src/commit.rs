@@ -292,6 +292,7 @@ async fn commit_batch(
                     None => JournalError::Backend(format!("workflow id `{workflow_id}` conflicts with a vanished run")),
                 }
             }
+            "orphan" => JournalError::Backend(format!("run {run} not created: the write that starts it was refused")),
             other => JournalError::Backend(format!("unexpected commit result `{other}`")),
         };
         results[i] = Some(Err(error));

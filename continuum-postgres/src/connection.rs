@@ -41,6 +41,18 @@ pub struct PostgresJournal {
     /// Run hints from the listener, for the runtimes on this journal.
     pub(crate) wakes: broadcast::Sender<RunWake>,
     pub(crate) run_lease: Duration,
+    /// The LISTEN task, stopped when the last clone of the journal is
+    /// dropped (it holds the pool, which would otherwise never close).
+    _listener: Arc<ListenerTask>,
+}
+
+/// Aborts the listener task on drop.
+struct ListenerTask(tokio::task::JoinHandle<()>);
+
+impl Drop for ListenerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl std::fmt::Debug for PostgresJournal {
@@ -105,8 +117,8 @@ impl PostgresJournal {
     pub fn from_pool(pool: PgPool) -> Self {
         let tasks_ready = Arc::new(Notify::new());
         let (wakes, _) = broadcast::channel(4096);
-        tokio::spawn(listen(pool.clone(), tasks_ready.clone(), wakes.clone()));
-        Self { pool, tasks_ready, wakes, run_lease: Duration::from_secs(30) }
+        let listener = Arc::new(ListenerTask(tokio::spawn(listen(pool.clone(), tasks_ready.clone(), wakes.clone()))));
+        Self { pool, tasks_ready, wakes, run_lease: Duration::from_secs(30), _listener: listener }
     }
 
     /// How long a run's lease lasts without renewal before another process

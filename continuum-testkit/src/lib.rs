@@ -43,6 +43,8 @@ pub mod faults;
 pub mod golden;
 #[cfg(feature = "postgres")]
 pub mod postgres;
+#[cfg(feature = "conformance")]
+pub mod runner;
 
 use std::marker::PhantomData;
 use std::sync::Arc;

@@ -356,11 +356,31 @@ impl Journal for InMemoryJournal {
         // parent is created in this commit too, and must exist when the
         // successor takes over the predecessor's running children.
         let (successors, others): (Vec<_>, Vec<_>) = creates.into_iter().partition(|(_, w)| w.continues().is_some());
+        // A run created by a write that is refused (a child its parent's
+        // refused write starts, the successor of a refused write) is not
+        // created either. Creators come before what they create.
+        let mut refused: Vec<RunId> = Vec::new();
         for (i, w) in appends.into_iter().chain(others).chain(successors) {
-            results[i] = Some(st.apply(w, now).map(|(written, r)| {
-                ready |= r;
-                written
-            }));
+            let run = w.append.lease.run;
+            let creator = match (&w.create, w.append.events.first().map(|e| &e.event)) {
+                (Some(_), Some(Event::RunStarted { parent, continued_from, .. })) => {
+                    continued_from.or(parent.map(|p| p.run))
+                }
+                _ => None,
+            };
+            let result = match creator {
+                Some(c) if refused.contains(&c) => Err(JournalError::Backend(format!(
+                    "run {run} not created: the write that starts it was refused"
+                ))),
+                _ => st.apply(w, now).map(|(written, r)| {
+                    ready |= r;
+                    written
+                }),
+            };
+            if result.is_err() {
+                refused.push(run);
+            }
+            results[i] = Some(result);
         }
         let results = results.into_iter().flatten().collect();
         drop(st);
