@@ -1,5 +1,14 @@
 //! Workflows shared by the example binaries and the process-level tests.
 
+/// Sends the process's logs to stderr, filtered by `RUST_LOG` (`warn`
+/// when unset): how the worker binaries log, stdout being their answer.
+pub fn log_to_stderr() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
+        .init();
+}
+
 pub mod orders {
     //! A small order workflow: reserve stock, wait on a durable timer,
     //! ship. With `CONTINUUM_HANG_IN_SHIP=1` the `ship` activity announces
@@ -216,3 +225,5 @@ pub mod subscription {
         ctx.continue_as_new(next).await
     }
 }
+
+pub mod workload;

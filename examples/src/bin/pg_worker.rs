@@ -33,10 +33,7 @@ fn env_ms(name: &str, default: u64) -> Duration {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()))
-        .init();
+    continuum_examples::log_to_stderr();
     let args: Vec<String> = std::env::args().collect();
     let [_, url, mode, workflow_id] = args.as_slice() else {
         anyhow::bail!(

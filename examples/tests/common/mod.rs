@@ -44,3 +44,5 @@ pub fn finish(worker: &str, url: &str, workflow_id: &str, env: &[(&str, &str)]) 
 pub fn value(lines: &[(String, String)], key: &str) -> String {
     lines.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_else(|| panic!("no {key} in {lines:?}"))
 }
+
+pub mod fault_suite;
