@@ -325,3 +325,41 @@ async fn a_write_the_journal_rejects_fails_its_own_run_and_no_other() {
         }
     }
 }
+
+#[workflow]
+async fn empty_child(_ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    Ok(n)
+}
+
+/// Two answers arrive together; the second reaches the run while the
+/// write of the first is in flight, and the run starts a child.
+#[workflow]
+async fn child_after_join(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let (a, ()) = join(ctx.activity(echo, format!("{n}")), ctx.sleep(Duration::from_millis(1))).await;
+    let _ = a?;
+    Ok(ctx.child(empty_child, n).await?)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_child_started_while_its_parents_write_is_in_flight_is_created_with_the_next_commit() {
+    use continuum_testkit::faults::{FaultyJournal, Op};
+    let journal = FaultyJournal::new(std::sync::Arc::new(continuum::InMemoryJournal::new()));
+    // Slow commits keep the parent's write in flight when its next answer
+    // arrives.
+    journal.delay(Op::Commit, Duration::from_millis(30));
+    let rt = Runtime::builder()
+        .journal(journal.clone())
+        .workflow(child_after_join)
+        .workflow(empty_child)
+        .activity(echo)
+        .start()
+        .await
+        .unwrap();
+    let mut runs = Vec::new();
+    for n in 0..20 {
+        runs.push(rt.start(child_after_join, n, StartOptions::default()).await.unwrap());
+    }
+    for (n, run) in (0..).zip(runs) {
+        assert_eq!(run.result(Duration::from_secs(10)).await.unwrap(), n, "the engine went on");
+    }
+}

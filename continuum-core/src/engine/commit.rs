@@ -101,9 +101,16 @@ impl Engine {
             }
         }
         self.dirty = waiting;
+        let took = !batch.is_empty();
         let (writes, plans) = self.prepare(batch);
         if writes.is_empty() {
-            return !self.dirty.is_empty() && self.dirty.iter().any(|r| !self.committing.contains(r));
+            // Nothing to send. Try again at once only if this call took
+            // runs off the dirty list (they had nothing to write) and others
+            // may go now; a run waiting for a commit in flight — its own,
+            // or its parent's — waits for that commit to settle. (Answering
+            // "try again" without having taken anything would spin the
+            // engine loop forever.)
+            return took && self.dirty.iter().any(|r| !self.committing.contains(r));
         }
         self.stats.commits += 1;
         self.stats.appends += writes.len() as u64;

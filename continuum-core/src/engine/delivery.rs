@@ -60,6 +60,7 @@ impl Engine {
         };
         let run = task.run;
         if !self.serve(run).await {
+            debug!(run_id = %run, seq = task.seq, "attempt result for a run not served here; recorded on the task");
             self.handed_back.push((task, result));
             return;
         }

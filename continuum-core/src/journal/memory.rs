@@ -369,9 +369,9 @@ impl Journal for InMemoryJournal {
                 _ => None,
             };
             let result = match creator {
-                Some(c) if refused.contains(&c) => Err(JournalError::Backend(format!(
-                    "run {run} not created: the write that starts it was refused"
-                ))),
+                Some(c) if refused.contains(&c) => {
+                    Err(JournalError::Backend(format!("run {run} not created: the write that starts it was refused")))
+                }
                 _ => st.apply(w, now).map(|(written, r)| {
                     ready |= r;
                     written

@@ -18,7 +18,7 @@ use std::time::Duration;
 use futures::FutureExt;
 use futures::future::{AbortHandle, AbortRegistration, Abortable};
 use tokio::sync::mpsc;
-use tracing::{debug, error, warn};
+use tracing::{debug, error, trace, warn};
 
 use crate::clock::{self, Clock};
 use crate::error::{ActivityError, ActivityErrorKind};
@@ -209,6 +209,7 @@ pub(super) async fn pool_loop(
 /// Takes a task in hand: its lease is renewed from now on, and losing it
 /// stops the attempt (before it starts, if it has not).
 fn hold(held: &Held, task: ActivityTask, is_local: bool) -> (ActivityTask, bool, AbortRegistration) {
+    trace!(run_id = %task.run, seq = task.seq, attempt = task.attempt, is_local, "activity task in hand");
     let (abort, registration) = AbortHandle::new_pair();
     held.lock().unwrap_or_else(PoisonError::into_inner).insert((task.run, task.seq), (task.token, abort));
     (task, is_local, registration)
@@ -229,6 +230,7 @@ fn spawn_attempt(
     let key = (task.run, task.seq);
     let (journal, registry) = (journal.clone(), registry.clone());
     attempts.spawn(async move {
+        trace!(run_id = %task.run, seq = task.seq, attempt = task.attempt, "activity attempt starts");
         let result = Abortable::new(execute_attempt(&registry, &task, &config), registration).await;
         {
             // Only our own entry: a newer lease of the same task (claimed

@@ -192,3 +192,29 @@ pub async fn a_child_cancelled_by_a_process_not_holding_it_reports_to_its_parent
         ["run_started", "child_started", "child_cancelled", "run_completed"]
     );
 }
+
+/// Starts a child in its first step, and waits for it.
+#[workflow]
+pub(crate) async fn starts_child_at_once(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    Ok(ctx.child(tree, 0).await? + n)
+}
+
+/// A start refused because its workflow id is taken leaves nothing behind:
+/// the children its first step started, written in the same commit as the
+/// refused creation, are not created either.
+pub async fn a_start_refused_as_a_duplicate_creates_no_child_run(journal: Arc<dyn Journal>) {
+    let rt = runtime(journal.clone()).await;
+    let id = format!("twice-{}", continuum::RunId::new_random());
+    let first = rt.start(starts_child_at_once, 1, StartOptions::id(id.clone())).await.unwrap().id();
+    match rt.start(starts_child_at_once, 2, StartOptions::id(id.clone())).await {
+        Err(continuum::StartError::DuplicateWorkflowId { existing, .. }) => assert_eq!(existing, first),
+        other => panic!("the second start was not refused: {other:?}"),
+    }
+    let mut parents = Vec::new();
+    for run in journal.active_runs().await.unwrap() {
+        if let Some(parent) = journal.run_info(run).await.unwrap().parent {
+            parents.push(parent.run);
+        }
+    }
+    assert_eq!(parents, [first], "one child, of the run that was created");
+}

@@ -12,7 +12,7 @@ use std::time::Duration;
 use continuum::prelude::*;
 use continuum::{EngineConfig, HistoryEvent, Journal, WorkerConfig};
 
-use super::children::{reports_child_end, slow_child, tree, waits_for_slow_child};
+use super::children::{reports_child_end, slow_child, starts_child_at_once, tree, waits_for_slow_child};
 use super::continue_as_new::{billing, countdown, short_nap, spawn_then_continue};
 use super::patches::patched_then_timer;
 use super::runs::{activity_timer_activity, add_one, long_timer};
@@ -32,6 +32,7 @@ pub async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
         .workflow(short_nap)
         .workflow(spawn_then_continue)
         .workflow(reports_child_end)
+        .workflow(starts_child_at_once)
         .workflow(stamps_once)
         .activity(stamp)
         .workflow(slow_child)

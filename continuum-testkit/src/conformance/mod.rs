@@ -152,6 +152,7 @@ macro_rules! conformance_tests {
             continue_as_new::a_run_that_continues_in_its_first_step_finishes_and_spares_the_runs_beside_it,
             continue_as_new::a_child_started_in_the_step_that_continues_is_cancelled_with_the_chain,
             children::a_child_cancelled_by_a_process_not_holding_it_reports_to_its_parent,
+            children::a_start_refused_as_a_duplicate_creates_no_child_run,
             runs::concurrent_starts_of_one_id_create_one_run_and_refusals_name_it,
             tasks::tasks_sharing_a_key_settle_with_the_first_result_stored,
             tasks::runs_sharing_an_idempotency_key_journal_one_result,

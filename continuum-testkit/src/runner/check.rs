@@ -7,9 +7,7 @@
 
 use std::sync::Arc;
 
-use continuum::{
-    ErasedWorkflow, Event, HistoryEvent, Journal, Replayed, RunFailure, RunId, RunOutcome, RunStatus,
-};
+use continuum::{ErasedWorkflow, Event, HistoryEvent, Journal, Replayed, RunFailure, RunId, RunOutcome, RunStatus};
 
 use continuum::engine::replay_history;
 
@@ -143,11 +141,8 @@ pub async fn check(journal: &Arc<dyn Journal>, case: &Case, driven: &Driven) -> 
 
     // The commands, for a chain that ran its program to the end.
     if matches!(driven.outcome, RunOutcome::Completed(_)) {
-        let journaled: Vec<(String, String)> = chain
-            .iter()
-            .filter_map(|e| e.event.command())
-            .map(|c| (c.kind.to_string(), c.name.to_owned()))
-            .collect();
+        let journaled: Vec<(String, String)> =
+            chain.iter().filter_map(|e| e.event.command()).map(|c| (c.kind.to_string(), c.name.to_owned())).collect();
         if journaled != expected.commands {
             return Err(format!(
                 "commands differ from the model:\n  model:    {:?}\n  journaled: {journaled:?}",

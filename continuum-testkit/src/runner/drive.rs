@@ -156,10 +156,34 @@ pub async fn drive(journal: Arc<dyn Journal>, batch: &Batch, tag: &str) -> Resul
     let mut driven = Vec::new();
     for task in tasks {
         let (root, acknowledged, cancelled, outcome) = task.await.map_err(|e| format!("driver task: {e}"))?;
-        let outcome = outcome.map_err(|e| format!("run {root} did not end: {e}"))?;
+        let outcome = match outcome {
+            Ok(outcome) => outcome,
+            Err(e) => return Err(format!("run {root} did not end: {e}\n{}", stuck(&journal, root).await)),
+        };
         driven.push(Driven { root, acknowledged, cancelled, outcome });
     }
     crasher.await.map_err(|e| format!("crasher: {e}"))?;
     current.lock().await.take();
     Ok(driven)
+}
+
+/// What a run that did not end is waiting for: the histories of its chain
+/// and of the children it started, as event types.
+async fn stuck(journal: &Arc<dyn Journal>, root: RunId) -> String {
+    let mut out = String::new();
+    let mut queue = vec![(root, 0usize)];
+    while let Some((run, depth)) = queue.pop() {
+        let status = journal.run_info(run).await.map(|i| i.status.to_string()).unwrap_or_else(|e| e.to_string());
+        let history = journal.history(run).await.map(|h| h.to_vec()).unwrap_or_default();
+        let kinds: Vec<&str> = history.iter().map(|e| e.event.type_name()).collect();
+        out.push_str(&format!("{}{run} ({status}): {}\n", "  ".repeat(depth + 1), kinds.join(", ")));
+        for e in &history {
+            match &e.event {
+                continuum::Event::ChildStarted { child, .. } => queue.push((*child, depth + 1)),
+                continuum::Event::RunContinuedAsNew { next, .. } => queue.push((*next, depth)),
+                _ => {}
+            }
+        }
+    }
+    out
 }

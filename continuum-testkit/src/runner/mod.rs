@@ -152,6 +152,7 @@ where
     let config = Config { cases: 1, failure_persistence: None, max_shrink_iters: shrink, ..Config::default() };
     let mut total = Tally::default();
     let counter = AtomicUsize::new(0);
+    let shrinking = std::sync::atomic::AtomicBool::new(false);
     let started = std::time::Instant::now();
     while total.programs < target {
         // A runner per batch (one counts its passing cases across runs),
@@ -169,7 +170,12 @@ where
                     *tally.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = t;
                     Ok(())
                 }
-                Err(e) => Err(TestCaseError::fail(e)),
+                Err(e) => {
+                    if !shrinking.swap(true, Ordering::Relaxed) {
+                        eprintln!("runner on {journal_name}: a violation, shrinking the batch: {e}");
+                    }
+                    Err(TestCaseError::fail(e))
+                }
             }
         });
         match result {

@@ -188,10 +188,7 @@ mod tests {
             Step::Compensable { value: 2 },
             Step::CompensateAll,
         ];
-        assert_eq!(
-            model(&steps).end,
-            Expected::Completed(vec![Obs::Value(1), Obs::Value(2), Obs::Compensated(1, 0)])
-        );
+        assert_eq!(model(&steps).end, Expected::Completed(vec![Obs::Value(1), Obs::Value(2), Obs::Compensated(1, 0)]));
     }
 
     #[test]

@@ -271,9 +271,7 @@ pub async fn program(ctx: &WorkflowContext, segment: Segment) -> Result<Vec<Obs>
                 Obs::Slept
             }
             Step::Signal { name } => Obs::Signal(ctx.signal::<u32>(name.as_str()).await?),
-            Step::SignalWithTimeout { name } => {
-                Obs::Signal(ctx.signal::<u32>(name.as_str()).timeout(hours(1)).await?)
-            }
+            Step::SignalWithTimeout { name } => Obs::Signal(ctx.signal::<u32>(name.as_str()).timeout(hours(1)).await?),
             Step::SignalTimesOut { quiet } => {
                 match ctx.signal::<u32>(&format!("quiet-{quiet}")).timeout(millis(30)).await {
                     Err(SignalError::TimedOut { .. }) => Obs::TimedOut,
@@ -289,9 +287,12 @@ pub async fn program(ctx: &WorkflowContext, segment: Segment) -> Result<Vec<Obs>
                 let rest = Segment { label, steps: steps[i + 1..].to_vec(), trace };
                 return ctx.continue_as_new(rest).await;
             }
-            Step::Compensable { .. } => {
-                observed(ctx.activity(work, work_for(key, step)).compensate_with(undo).await.map(|c| c.into_inner()))
-            }
+            Step::Compensable { .. } => observed(
+                ctx.activity(work, work_for(key, step))
+                    .compensate_with(undo)
+                    .await
+                    .map(continuum::Compensable::into_inner),
+            ),
             Step::CompensateAll => {
                 let report = ctx.compensate_all().await;
                 Obs::Compensated(report.completed.len(), report.failed.len())
@@ -301,15 +302,13 @@ pub async fn program(ctx: &WorkflowContext, segment: Segment) -> Result<Vec<Obs>
                 let calls = branches.iter().enumerate().map(|(b, s)| branch(ctx, format!("{key}/{b}"), s));
                 Obs::Joined(join_all(calls).await)
             }
-            Step::Select { .. } => {
-                match select(ctx.activity(work, work_for(key, step)), ctx.sleep(hours(1))).await {
-                    Either::Left(result) => match observed(result) {
-                        Obs::Value(v) => Obs::Selected(v),
-                        other => other,
-                    },
-                    Either::Right(()) => Obs::TimerWon,
-                }
-            }
+            Step::Select { .. } => match select(ctx.activity(work, work_for(key, step)), ctx.sleep(hours(1))).await {
+                Either::Left(result) => match observed(result) {
+                    Obs::Value(v) => Obs::Selected(v),
+                    other => other,
+                },
+                Either::Right(()) => Obs::TimerWon,
+            },
             Step::Fail => return Err(WorkflowError::msg("planned failure")),
         };
         trace.push(obs);

@@ -83,12 +83,7 @@ fn root_step() -> BoxedStrategy<Step> {
 }
 
 fn case() -> impl Strategy<Value = Case> {
-    (
-        vec(root_step(), 0..8),
-        prop::option::weighted(0.1, 0..400u16),
-        vec(0..60u16, 1..5),
-        prop::bool::weighted(0.2),
-    )
+    (vec(root_step(), 0..8), prop::option::weighted(0.1, 0..400u16), vec(0..60u16, 1..5), prop::bool::weighted(0.2))
         .prop_map(|(steps, cancel_at, signal_gaps, extra_signal)| Case { steps, cancel_at, signal_gaps, extra_signal })
 }
 
