@@ -1,7 +1,7 @@
 //! The programs the runner generates, and the one workflow that runs them.
 //!
 //! A program is data — a list of [`Step`]s — interpreted by the
-//! [`program`] workflow, so any number of workflow shapes run through one
+//! [`program()`] workflow, so any number of workflow shapes run through one
 //! compiled body. Every step appends one [`Obs`] (what it observed) to the
 //! run's trace, and the trace is the run's output: the reference model
 //! (`model.rs`) predicts it from the program alone.
