@@ -387,6 +387,9 @@ pub enum JournalError {
     /// No such run.
     #[error("run {0} not found")]
     RunNotFound(RunId),
+    /// No run was ever started with this workflow id.
+    #[error("no run has workflow id `{0}`")]
+    WorkflowIdNotFound(String),
     /// The workflow id is taken by another run.
     #[error("workflow id `{workflow_id}` is already used by run {existing}")]
     DuplicateWorkflowId {
@@ -524,6 +527,27 @@ pub enum StartError {
         /// The run holding it.
         existing: RunId,
     },
+    /// A start by name from a process that does not host the workflow: no
+    /// live worker serves a workflow of that name, so nothing could run it
+    /// (start it by its type to queue it for a worker that will).
+    #[error("no live worker serves workflow `{name}` (served: {})", if known.is_empty() { "none".to_owned() } else { known.join(", ") })]
+    NoWorker {
+        /// The name asked for.
+        name: String,
+        /// The workflows live workers serve.
+        known: Vec<String>,
+    },
+    /// "Start or attach" found a running chain of another workflow under
+    /// the id.
+    #[error("workflow id `{workflow_id}` is held by a running `{running}`, not `{asked}`")]
+    WrongWorkflow {
+        /// The id.
+        workflow_id: String,
+        /// The workflow of the running chain.
+        running: String,
+        /// The workflow asked for.
+        asked: String,
+    },
     /// The journal failed.
     #[error(transparent)]
     Journal(JournalError),
@@ -539,6 +563,9 @@ pub enum SignalSendError {
     /// No such run.
     #[error("run {0} not found")]
     RunNotFound(RunId),
+    /// No run was ever started with this workflow id.
+    #[error("no run has workflow id `{0}`")]
+    WorkflowIdNotFound(String),
     /// The run has ended; a signal to it would never be consumed.
     #[error("run {run} is {status}; it takes no more signals")]
     RunTerminal {
@@ -565,6 +592,9 @@ pub enum CancelError {
     /// No such run.
     #[error("run {0} not found")]
     RunNotFound(RunId),
+    /// No run was ever started with this workflow id.
+    #[error("no run has workflow id `{0}`")]
+    WorkflowIdNotFound(String),
     /// The run has already ended.
     #[error("run {run} is already {status}")]
     RunTerminal {
@@ -596,6 +626,9 @@ pub enum AwaitError {
     /// No such run.
     #[error("run {0} not found")]
     RunNotFound(RunId),
+    /// No run was ever started with this workflow id.
+    #[error("no run has workflow id `{0}`")]
+    WorkflowIdNotFound(String),
     /// The run failed.
     #[error("run {run} failed: {failure}")]
     Failed {

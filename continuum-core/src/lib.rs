@@ -36,11 +36,14 @@ pub use crate::error::{
 };
 pub use crate::event::{CommandKind, Event, HistoryEvent, ParentRef, ValueKind};
 pub use crate::ids::{RunId, Seq, SiteId, SiteInfo, VersionHash};
-pub use crate::journal::{InMemoryJournal, Journal, RunInfo, RunStatus};
+pub use crate::journal::{IdReuse, InMemoryJournal, Journal, RunInfo, RunStatus};
 pub use crate::payload::{Payload, PayloadError};
 pub use crate::registry::Registry;
 pub use crate::retry::RetryPolicy;
-pub use crate::runtime::{RunHandle, Runtime, RuntimeBuilder, StartOptions, WorkerConfig};
+pub use crate::runtime::{
+    Client, IfRunning, Readiness, RunHandle, RunRef, Runtime, RuntimeBuilder, ShutdownReport, StartOptions,
+    WorkerConfig,
+};
 pub use crate::workflow::context::{
     ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,
     CompensationError, CompensationRef, CompensationReport, ContinueAsNew, SignalWait, Sleep, StartChild,

@@ -73,6 +73,18 @@ impl Registry {
         out
     }
 
+    /// Every registered version, with whether it is its workflow's current
+    /// one, sorted: what a process registers as serving.
+    pub fn served(&self) -> Vec<ServedVersion> {
+        self.versions()
+            .into_iter()
+            .map(|(workflow, version)| {
+                let current = self.workflows.get(workflow.as_str()).is_some_and(|w| w.version == version);
+                ServedVersion { workflow, version, current }
+            })
+            .collect()
+    }
+
     /// The names of the registered workflows, sorted.
     pub fn workflow_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.workflows.keys().map(|n| (*n).to_owned()).collect();
@@ -91,4 +103,16 @@ impl Registry {
     pub fn activity(&self, name: &str) -> Option<&ErasedActivity> {
         self.activities.get(name)
     }
+}
+
+/// A workflow version a process serves, as it registers it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ServedVersion {
+    /// The workflow's registered name.
+    pub workflow: String,
+    /// The version.
+    pub version: VersionHash,
+    /// Whether new runs of the workflow start on this version there (an
+    /// older version is kept only for runs that started on it).
+    pub current: bool,
 }

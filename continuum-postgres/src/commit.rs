@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use continuum_core::error::JournalError;
 use continuum_core::event::{Event, HistoryEvent};
 use continuum_core::ids::RunId;
-use continuum_core::journal::{Lease, RunStatus, RunWrite, Written};
+use continuum_core::journal::{IdReuse, Lease, RunStatus, RunWrite, Written};
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -201,13 +201,24 @@ async fn commit_batch(
     }
 
     let mut a = Arrays::default();
+    // The chain a successor belongs to, when its predecessor is created in
+    // this commit too (the function cannot read it from a row that does not
+    // exist yet). Creators come before what they create.
+    let mut chains: HashMap<RunId, RunId> = HashMap::new();
     for &i in &sent {
-        a.push(writes[i])?;
+        let w = writes[i];
+        let chain_root = w.continues().and_then(|from| chains.get(&from).copied());
+        if w.create.is_some() {
+            let run = w.append.lease.run;
+            chains.insert(run, chain_root.unwrap_or(run));
+        }
+        a.push(w, chain_root)?;
     }
     a.sort();
     let rows: Vec<ResultRow> = sqlx::query_as(
         "SELECT * FROM continuum_commit($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36)",
+         $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, \
+         $37, $38)",
     )
     .bind(&a.w_run)
     .bind(&a.w_token)
@@ -222,6 +233,8 @@ async fn commit_batch(
     .bind(&a.w_parent_seq)
     .bind(&a.w_depth)
     .bind(&a.w_from)
+    .bind(&a.w_reuse)
+    .bind(&a.w_chain_root)
     .bind(&a.e_run)
     .bind(&a.e_seq)
     .bind(&a.e_at)
@@ -340,6 +353,8 @@ struct Arrays<'a> {
     w_parent_seq: Vec<Option<i64>>,
     w_depth: Vec<i32>,
     w_from: Vec<Option<Uuid>>,
+    w_reuse: Vec<&'static str>,
+    w_chain_root: Vec<Option<Uuid>>,
     e_run: Vec<Uuid>,
     e_seq: Vec<i64>,
     e_at: Vec<DateTime<Utc>>,
@@ -365,7 +380,7 @@ struct Arrays<'a> {
 }
 
 impl<'a> Arrays<'a> {
-    fn push(&mut self, w: &'a RunWrite) -> Result<(), JournalError> {
+    fn push(&mut self, w: &'a RunWrite, chain_root: Option<RunId>) -> Result<(), JournalError> {
         let run = w.append.lease.run.0;
         let status = status_after(w);
         let (started, parent, from) = match (&w.create, w.append.events.first()) {
@@ -380,6 +395,8 @@ impl<'a> Arrays<'a> {
             _ => (None, None, None),
         };
         self.w_from.push(from.map(|r| r.0));
+        self.w_reuse.push(w.create.as_ref().map_or(IdReuse::Never, |c| c.reuse).as_str());
+        self.w_chain_root.push(chain_root.map(|r| r.0));
         self.w_parent.push(parent.map(|p| p.run.0));
         self.w_parent_seq.push(parent.map(|p| to_i64(p.command)));
         self.w_depth.push(parent.map_or(0, |p| i32::try_from(p.depth).unwrap_or(i32::MAX)));

@@ -10,10 +10,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use continuum_core::error::JournalError;
 use continuum_core::event::HistoryEvent;
-use continuum_core::ids::{RunId, VersionHash};
+use continuum_core::ids::RunId;
 use continuum_core::journal::{
     ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
-    RunStatus, RunWake, RunWrite, Servable, StoredResult, TaskLease, TaskOutcome, Written,
+    RunStatus, RunWake, RunWrite, Servable, ServedVersion, StoredResult, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use tokio::sync::broadcast;
@@ -144,17 +144,25 @@ impl Journal for PostgresJournal {
     async fn register_versions(
         &self,
         process: Uuid,
-        versions: &[(String, VersionHash)],
+        versions: &[ServedVersion],
         alive_for: Duration,
     ) -> Result<(), JournalError> {
         versions::register_versions(&self.pool, process, versions, alive_for).await
     }
 
-    async fn served_versions(&self, except: Uuid) -> Result<Vec<(String, VersionHash)>, JournalError> {
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<ServedVersion>, JournalError> {
         versions::served_versions(&self.pool, except).await
     }
 
     async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
         leases::release(&self.pool, lease, backoff).await
+    }
+
+    async fn release_runs(&self, leases: &[Lease], backoff: Duration) -> Result<(), JournalError> {
+        leases::release_many(&self.pool, leases, backoff).await
+    }
+
+    async fn release_tasks(&self, leases: &[TaskLease]) -> Result<(), JournalError> {
+        tasks::release(&self.pool, leases).await
     }
 }

@@ -16,6 +16,7 @@ use continuum_core::journal::{Lease, Servable};
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
+use crate::listener::{ADOPT_HINT, RUNS_CHANNEL};
 use crate::queries::missing_or_terminal;
 use crate::rows::{backend, parse_status, secs, to_i64, to_u64};
 
@@ -149,14 +150,48 @@ pub(crate) async fn claim_orphaned(
 /// Lets the lease lapse in `backoff` instead of its full length, so
 /// another process may adopt the run sooner.
 pub(crate) async fn release(pool: &PgPool, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
+    // Released for adoption now (a client's start, a process shutting
+    // down): live processes are told to look for orphaned runs at once.
     sqlx::query(
-        "UPDATE continuum_runs SET lease_until = now() + make_interval(secs => $3) \
-         WHERE id = $1 AND lease_token = $2 AND status = 'running'",
+        "WITH released AS ( \
+             UPDATE continuum_runs SET lease_until = now() + make_interval(secs => $3) \
+             WHERE id = $1 AND lease_token = $2 AND status = 'running' RETURNING id) \
+         SELECT pg_notify($4, $5) FROM released WHERE $3 = 0",
     )
     .bind(lease.run.0)
     .bind(to_i64(lease.token))
     .bind(secs(backoff))
-    .execute(pool)
+    .bind(RUNS_CHANNEL)
+    .bind(ADOPT_HINT)
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// [`release`] for many runs in one statement.
+pub(crate) async fn release_many(pool: &PgPool, leases: &[Lease], backoff: Duration) -> Result<(), JournalError> {
+    if leases.is_empty() {
+        return Ok(());
+    }
+    let mut sorted: Vec<(Uuid, i64)> = leases.iter().map(|l| (l.run.0, to_i64(l.token))).collect();
+    sorted.sort_unstable();
+    let (runs, tokens): (Vec<Uuid>, Vec<i64>) = sorted.into_iter().unzip();
+    // Rows are locked in id order, so two releasers never deadlock; one
+    // adoption hint however many runs were let go.
+    sqlx::query(
+        "WITH released AS ( \
+             UPDATE continuum_runs r SET lease_until = now() + make_interval(secs => $3) \
+             FROM unnest($1::uuid[], $2::bigint[]) AS u(id, token) \
+             WHERE r.id = u.id AND r.lease_token = u.token AND r.status = 'running' RETURNING r.id) \
+         SELECT pg_notify($4, $5) FROM (SELECT 1 FROM released LIMIT 1) AS any_released WHERE $3 = 0",
+    )
+    .bind(&runs)
+    .bind(&tokens)
+    .bind(secs(backoff))
+    .bind(RUNS_CHANNEL)
+    .bind(ADOPT_HINT)
+    .fetch_all(pool)
     .await
     .map_err(backend)?;
     Ok(())

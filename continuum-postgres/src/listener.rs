@@ -24,8 +24,13 @@ use crate::rows::backend;
 pub(crate) const TASKS_CHANNEL: &str = "continuum_tasks";
 
 /// The channel that tells a run's owner that work for the run was
-/// recorded by another process (payload: the run id).
+/// recorded by another process (payload: the run id), and every process
+/// that runs were released for adoption (payload: [`ADOPT_HINT`]).
 pub(crate) const RUNS_CHANNEL: &str = "continuum_runs";
+
+/// The payload on [`RUNS_CHANNEL`] saying that runs were released for any
+/// process to adopt.
+pub(crate) const ADOPT_HINT: &str = "adopt";
 
 /// Wakes `wait_for_tasks` when a task is announced, and passes run hints
 /// on to the runtimes using this journal. After every (re)connection —
@@ -47,6 +52,9 @@ pub(crate) async fn listen(pool: PgPool, ready: Arc<Notify>, wakes: broadcast::S
                 ready.notify_one();
                 loop {
                     match l.try_recv().await {
+                        Ok(Some(n)) if n.channel() == RUNS_CHANNEL && n.payload() == ADOPT_HINT => {
+                            let _ = wakes.send(RunWake::Adopt);
+                        }
                         Ok(Some(n)) if n.channel() == RUNS_CHANNEL => match n.payload().parse::<Uuid>() {
                             Ok(id) => {
                                 let _ = wakes.send(RunWake::Run(RunId(id)));

@@ -47,9 +47,10 @@ pub(crate) async fn find_workflow_id(pool: &PgPool, workflow_id: &str) -> Result
         return Ok(None);
     }
     let row = sqlx::query(
-        "SELECT id, workflow_id, workflow, version, status, started_at, last_seq, parent_id, parent_seq, depth \
-         FROM continuum_runs \
-         WHERE namespace = 'default' AND workflow_id = $1 AND continued_from IS NULL",
+        "SELECT r.id, r.workflow_id, r.workflow, r.version, r.status, r.started_at, r.last_seq, r.parent_id, \
+                r.parent_seq, r.depth \
+         FROM continuum_workflow_ids i JOIN continuum_runs r ON r.id = i.root_id \
+         WHERE i.namespace = 'default' AND i.workflow_id = $1",
     )
     .bind(workflow_id)
     .fetch_optional(pool)

@@ -315,3 +315,37 @@ async fn keep_result(
     .map_err(backend)?;
     Ok(Payload::from_json_unchecked(stored))
 }
+
+/// Gives tasks back without counting the attempt they were on: each
+/// still leased with the presented token becomes ready now, and workers
+/// are told.
+pub(crate) async fn release(pool: &PgPool, leases: &[TaskLease]) -> Result<(), JournalError> {
+    if leases.is_empty() {
+        return Ok(());
+    }
+    let mut sorted = leases.to_vec();
+    sorted.sort();
+    let runs: Vec<Uuid> = sorted.iter().map(|l| l.run.0).collect();
+    let seqs: Vec<i64> = sorted.iter().map(|l| to_i64(l.seq)).collect();
+    let tokens: Vec<i64> = sorted.iter().map(|l| to_i64(l.token)).collect();
+    sqlx::query(
+        "WITH released AS ( \
+             UPDATE continuum_tasks t SET state = 'ready', attempts = greatest(t.attempts - 1, 0), due = now(), \
+                    lease_token = NULL, lease_until = NULL \
+             WHERE (t.run_id, t.seq) IN ( \
+                 SELECT c.run_id, c.seq FROM continuum_tasks c \
+                 JOIN unnest($1::uuid[], $2::bigint[], $3::bigint[]) AS u(r, s, k) \
+                   ON c.run_id = u.r AND c.seq = u.s AND c.lease_token = u.k \
+                 WHERE c.state = 'leased' ORDER BY c.run_id, c.seq FOR UPDATE OF c) \
+             RETURNING t.run_id) \
+         SELECT pg_notify($4, '') FROM (SELECT 1 FROM released LIMIT 1) AS any_released",
+    )
+    .bind(&runs)
+    .bind(&seqs)
+    .bind(&tokens)
+    .bind(TASKS_CHANNEL)
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    Ok(())
+}

@@ -108,7 +108,7 @@ async fn runs_in_two_processes_with_one_idempotency_key_journal_one_result() {
 fn started(workflow_id: &str) -> RunWrite {
     let run = RunId::new_random();
     RunWrite {
-        create: Some(CreateRun { workflow_id: workflow_id.into() }),
+        create: Some(CreateRun::new(workflow_id)),
         append: RunAppend::events(
             Lease { run, token: 0 },
             vec![HistoryEvent {

@@ -25,10 +25,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use continuum_core::error::JournalError;
 use continuum_core::event::HistoryEvent;
-use continuum_core::ids::{RunId, VersionHash};
+use continuum_core::ids::RunId;
 use continuum_core::journal::{
     ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
-    RunStatus, RunWake, RunWrite, Servable, StoredResult, TaskLease, TaskOutcome, Written,
+    RunStatus, RunWake, RunWrite, Servable, ServedVersion, StoredResult, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use uuid::Uuid;
@@ -269,18 +269,24 @@ impl Journal for FaultyJournal {
     async fn register_versions(
         &self,
         process: Uuid,
-        versions: &[(String, VersionHash)],
+        versions: &[ServedVersion],
         alive_for: Duration,
     ) -> Result<(), JournalError> {
         self.enter(Op::Versions).await?;
         self.inner.register_versions(process, versions, alive_for).await
     }
-    async fn served_versions(&self, except: Uuid) -> Result<Vec<(String, VersionHash)>, JournalError> {
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<ServedVersion>, JournalError> {
         self.enter(Op::Versions).await?;
         self.inner.served_versions(except).await
     }
     async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
         self.inner.release_run(lease, backoff).await
+    }
+    async fn release_runs(&self, leases: &[Lease], backoff: Duration) -> Result<(), JournalError> {
+        self.inner.release_runs(leases, backoff).await
+    }
+    async fn release_tasks(&self, leases: &[TaskLease]) -> Result<(), JournalError> {
+        self.inner.release_tasks(leases).await
     }
     async fn pending_work(&self, runs: &[RunId]) -> Result<PendingWork, JournalError> {
         self.enter(Op::PendingWork).await?;

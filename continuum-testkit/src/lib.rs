@@ -51,7 +51,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use continuum_core::engine::replay_history;
-use continuum_core::journal::{Journal, RunInfo};
+use continuum_core::journal::{IdReuse, Journal, RunInfo};
 use continuum_core::runtime::decode_outcome;
 use continuum_core::runtime::worker::{WorkerConfig, execute_attempt};
 use continuum_core::workflow::{ActivityRef, WorkflowRef};
@@ -221,7 +221,13 @@ impl TestEnv {
         workflow_id: Option<String>,
     ) -> Result<TestRun<W>, StartError> {
         let input = Payload::encode(&input).map_err(StartError::InputEncode)?;
-        let req = StartRequest { workflow: W::NAME.to_owned(), workflow_id, input, check_input: false };
+        let req = StartRequest {
+            workflow: W::NAME.to_owned(),
+            workflow_id,
+            input,
+            check_input: false,
+            reuse: IdReuse::default(),
+        };
         let id = self.rt.block_on(self.engine.start(req))?;
         self.drive();
         Ok(TestRun { id, _workflow: PhantomData })
@@ -231,7 +237,13 @@ impl TestEnv {
     /// workflow's input type before anything is journaled).
     pub fn start_by_name(&mut self, workflow: &str, input: &serde_json::Value) -> Result<RunId, StartError> {
         let input = Payload::encode(input).map_err(StartError::InputEncode)?;
-        let req = StartRequest { workflow: workflow.to_owned(), workflow_id: None, input, check_input: true };
+        let req = StartRequest {
+            workflow: workflow.to_owned(),
+            workflow_id: None,
+            input,
+            check_input: true,
+            reuse: IdReuse::default(),
+        };
         let id = self.rt.block_on(self.engine.start(req))?;
         self.drive();
         Ok(id)

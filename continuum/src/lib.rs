@@ -6,13 +6,13 @@ pub use continuum_core::{
 };
 pub use continuum_core::{
     ActivityCall, ActivityError, ActivityErrorKind, ActivityOptions, AwaitError, CancelError, ChildCall, ChildError,
-    ChildHandle, ChildResult, Clock, CommandDescription, CommandKind, Compensable, CompensableCall, Compensate,
+    ChildHandle, ChildResult, Client, Clock, CommandDescription, CommandKind, Compensable, CompensableCall, Compensate,
     CompensateAll, CompensationError, CompensationRef, CompensationReport, ContinueAsNew, Engine, EngineConfig,
-    EngineStats, ErasedWorkflow, Event, HistoryEvent, InMemoryJournal, IntoActivityError, Journal, JournalError,
-    ParentRef, Payload, PayloadError, Registry, ReplayDriftError, Replayed, RetryPolicy, RunFailure, RunHandle, RunId,
-    RunInfo, RunOutcome, RunStatus, Runtime, RuntimeBuilder, Seq, SignalError, SignalSendError, SignalWait, SiteId,
-    SiteInfo, Sleep, StartChild, StartError, StartOptions, SystemClock, ValueKind, VersionHash, VirtualClock,
-    WorkerConfig, Workflow, WorkflowContext, WorkflowError,
+    EngineStats, ErasedWorkflow, Event, HistoryEvent, IdReuse, IfRunning, InMemoryJournal, IntoActivityError, Journal,
+    JournalError, ParentRef, Payload, PayloadError, Readiness, Registry, ReplayDriftError, Replayed, RetryPolicy,
+    RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunRef, RunStatus, Runtime, RuntimeBuilder, Seq, ShutdownReport,
+    SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartChild, StartError, StartOptions,
+    SystemClock, ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,
 };
 pub use continuum_macros::{activity, pure, workflow, workflows};
 
@@ -131,9 +131,9 @@ pub mod prelude {
     pub use crate::future::{Either, join, join_all, select, select_all, try_join, try_join_all};
     pub use crate::time::{days, hours, millis, minutes, seconds};
     pub use crate::{
-        ActivityError, ChildError, Compensable, CompensationError, CompensationRef, CompensationReport,
-        IntoActivityError, RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext, WorkflowError,
-        activity, nondeterministic, pure, workflow, workflows,
+        ActivityError, ChildError, Client, Compensable, CompensationError, CompensationRef, CompensationReport,
+        IdReuse, IntoActivityError, RetryPolicy, RunId, Runtime, SignalError, StartOptions, WorkflowContext,
+        WorkflowError, activity, nondeterministic, pure, workflow, workflows,
     };
     pub use serde::{Deserialize, Serialize};
 }

@@ -16,19 +16,31 @@ async fn takes_a_number(_ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowE
     Ok(n + 1)
 }
 
-#[test]
-fn duplicate_workflow_id_is_rejected() {
-    let mut env = TestEnv::builder().workflow(takes_a_number).build();
-    let first = env.try_start(takes_a_number, 1, Some("order-1".into())).unwrap();
-    assert_eq!(env.result(&first), Some(Ok(2)));
+#[workflow]
+async fn waits_for_a_number(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
+    let more: u32 = ctx.signal("more").await?;
+    Ok(n + more)
+}
 
-    let second = env.try_start(takes_a_number, 2, Some("order-1".into()));
+#[test]
+fn a_workflow_id_held_by_a_running_chain_is_rejected() {
+    let mut env = TestEnv::builder().workflow(waits_for_a_number).build();
+    let first = env.try_start(waits_for_a_number, 1, Some("order-1".into())).unwrap();
+    assert_eq!(env.result(&first), None, "still running");
+
+    let second = env.try_start(waits_for_a_number, 2, Some("order-1".into()));
     assert_eq!(
         second.unwrap_err(),
         StartError::DuplicateWorkflowId { workflow_id: "order-1".into(), existing: first.id() }
     );
     assert_eq!(env.journal().all_runs_for_tests(), [first.id()], "the rejected start created no run");
     assert_eq!(env.run_info(first.id()).unwrap().workflow_id, "order-1");
+
+    // Once the chain ended, the id may be used again (the default policy).
+    env.inject_signal(first.id(), "more", &1u32).unwrap();
+    assert_eq!(env.result(&first), Some(Ok(2)));
+    let third = env.try_start(waits_for_a_number, 3, Some("order-1".into())).unwrap();
+    assert_ne!(third.id(), first.id());
 }
 
 #[test]

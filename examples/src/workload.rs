@@ -219,7 +219,10 @@ impl Planned {
     pub async fn start(&self, runtime: &Runtime) -> Result<RunId, StartError> {
         let id = self.workflow_id.clone();
         let job = Job { id: id.clone(), size: self.size };
-        let options = StartOptions::id(id.clone());
+        // A workload's workflow id names one run forever: a worker that
+        // restarts starts its share again, and an id whose run already
+        // ended must be refused then, not run a second time.
+        let options = StartOptions::id(id.clone()).reuse(IdReuse::Never);
         Ok(match self.kind {
             Kind::Chores => runtime.start(chores, job, options).await?.id(),
             Kind::FanOut => runtime.start(fan_out, job, options).await?.id(),

@@ -22,6 +22,7 @@
 //! | `step.rs` | one step of a live run: deliver, poll, stage what it asked for |
 //! | `leases.rs` | renewing run leases, adopting orphaned runs |
 //! | `cancel.rs` | cancelling a run and its descendants |
+//! | `drain.rs` | shutting down: no new work, every run released |
 //! | `end.rs` | ending a run not held live (cancel from outside, a refused write) |
 //! | `cache.rs` | the live-run cache, parked runs, eviction |
 //! | `commit.rs` → `prepare.rs` → `settle.rs` | the commit pipeline: batch, build writes, act on the answer |
@@ -36,6 +37,7 @@ mod cancel;
 mod commit;
 mod config;
 mod delivery;
+mod drain;
 mod end;
 mod leases;
 mod outcomes;
@@ -107,6 +109,9 @@ pub struct Engine {
     /// failed with `RunFailure::WriteRefused` by
     /// [`fail_refused_runs`](Self::fail_refused_runs).
     refused: Vec<(Lease, String)>,
+    /// Shutting down: takes no new runs (no adoption, no starts) and lets
+    /// go of those it holds.
+    draining: bool,
     /// This engine's identity in the journal's version registrations.
     process: uuid::Uuid,
     /// Workflow versions other live processes serve (and this one may not).
@@ -149,6 +154,7 @@ impl Engine {
             unrunnable: HashSet::new(),
             wake_soon: Vec::new(),
             refused: Vec::new(),
+            draining: false,
             process: uuid::Uuid::new_v4(),
             elsewhere: HashSet::new(),
             handed_back: Vec::new(),

@@ -23,7 +23,7 @@ use crate::outcome::RunOutcome;
 /// One run's write in a commit, and what to do once it is applied.
 pub(super) struct Plan {
     pub(super) run: RunId,
-    pub(super) create: Option<String>,
+    pub(super) create: Option<CreateRun>,
     pub(super) arms: Vec<(DateTime<Utc>, Seq, TimerKind)>,
     pub(super) outcome: Option<RunOutcome>,
     /// Tasks asked to be leased to this process.
@@ -135,7 +135,7 @@ impl Engine {
             };
             plan.report.clone_from(&child_report);
             writes.push(RunWrite {
-                create: plan.create.clone().map(|workflow_id| CreateRun { workflow_id }),
+                create: plan.create.clone(),
                 append: RunAppend {
                     lease: live.lease.clone(),
                     events,

@@ -78,6 +78,10 @@ impl Engine {
             live.last_active = self.tick;
             return true;
         }
+        // Shutting down: only runs this engine holds already.
+        if self.draining && !self.parked.contains_key(&run) {
+            return false;
+        }
         match self.load(run).await {
             Ok(()) => true,
             Err(e) => {

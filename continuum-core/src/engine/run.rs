@@ -73,7 +73,7 @@ pub(crate) struct LiveRun {
     pub(crate) workflow_id: String,
     /// The workflow id of a run not yet in the journal: the next commit
     /// creates it.
-    pub(crate) pending_create: Option<String>,
+    pub(crate) pending_create: Option<crate::journal::CreateRun>,
     /// Staged for the next commit.
     pub(crate) dirty: bool,
     /// Set when the run continued as new (live): the successor's id and

@@ -14,7 +14,7 @@ use super::prepare::Plan;
 use super::run::Inbound;
 use crate::error::{ActivityError, ActivityErrorKind, JournalError, StartError};
 use crate::ids::RunId;
-use crate::journal::{ActivityTask, ChildReport, TaskOutcome, Written};
+use crate::journal::{ActivityTask, ChildReport, CreateRun, TaskOutcome, Written};
 use crate::outcome::RunOutcome;
 
 impl Engine {
@@ -30,7 +30,7 @@ impl Engine {
         let mut starts = Vec::new();
         for plan in &plans {
             self.committing.remove(&plan.run);
-            let Some(workflow_id) = &plan.create else { continue };
+            let Some(workflow_id) = plan.create.as_ref().map(|c| &c.workflow_id) else { continue };
             if self.staged_ids.get(workflow_id) == Some(&plan.run) {
                 self.staged_ids.remove(workflow_id);
             }
@@ -51,7 +51,7 @@ impl Engine {
                     // Results of this process's attempts go back to their
                     // tasks, for the reloaded run to find there.
                     self.handed_back.append(&mut plan.attempts);
-                    if let (Some(workflow_id), true) = (&plan.create, plan.client_start) {
+                    if let (Some(CreateRun { workflow_id, .. }), true) = (&plan.create, plan.client_start) {
                         debug!(run_id = %plan.run, workflow_id, "start not confirmed");
                         self.start_results.push((plan.run, Err(StartError::Journal(error.clone()))));
                     }

@@ -16,7 +16,7 @@ use super::run::LiveRun;
 use crate::error::{JournalError, RunFailure, StartError};
 use crate::event::{Event, HistoryEvent, ParentRef};
 use crate::ids::RunId;
-use crate::journal::Lease;
+use crate::journal::{CreateRun, IdReuse, Lease};
 use crate::outcome::RunOutcome;
 use crate::payload::Payload;
 use crate::workflow::ErasedWorkflow;
@@ -34,6 +34,8 @@ pub struct StartRequest {
     /// Check that `input` decodes as the workflow's input type first (for
     /// untyped starts).
     pub check_input: bool,
+    /// When an id held by a chain that ended may be taken over.
+    pub reuse: IdReuse,
 }
 
 impl Engine {
@@ -57,6 +59,9 @@ impl Engine {
     /// [`take_start_results`](Self::take_start_results). Nothing acts on
     /// the run before that.
     pub fn stage_start(&mut self, req: StartRequest) -> Result<RunId, StartError> {
+        if self.draining {
+            return Err(StartError::Shutdown);
+        }
         let workflow = self
             .registry
             .workflow(&req.workflow)
@@ -76,7 +81,7 @@ impl Engine {
             self.deferred_starts.entry(workflow_id).or_default().push_back((id, req));
             return Ok(id);
         }
-        self.stage_new_run(workflow, id, workflow_id, req.input, None, None);
+        self.stage_new_run(workflow, id, CreateRun { workflow_id, reuse: req.reuse }, req.input, None, None);
         Ok(id)
     }
 
@@ -97,7 +102,10 @@ impl Engine {
             None => {
                 let Some((id, req)) = waiting.pop_front() else { return };
                 match self.registry.workflow(&req.workflow).cloned() {
-                    Some(workflow) => self.stage_new_run(workflow, id, workflow_id.to_owned(), req.input, None, None),
+                    Some(workflow) => {
+                        let create = CreateRun { workflow_id: workflow_id.to_owned(), reuse: req.reuse };
+                        self.stage_new_run(workflow, id, create, req.input, None, None);
+                    }
                     None => self.start_results.push((id, Err(StartError::UnknownWorkflow { name: req.workflow }))),
                 }
                 if !waiting.is_empty() {
@@ -114,7 +122,7 @@ impl Engine {
         &mut self,
         workflow: ErasedWorkflow,
         id: RunId,
-        workflow_id: String,
+        create: CreateRun,
         input: Payload,
         parent: Option<ParentRef>,
         continued_from: Option<RunId>,
@@ -136,8 +144,9 @@ impl Engine {
             LiveRun::new(workflow, id, Arc::from(vec![started.clone()]), lease, now, self.limits());
         // The run's first event is journaled by the commit that creates it.
         live.core().outbox.push(started);
-        live.pending_create = Some(workflow_id.clone());
-        live.workflow_id.clone_from(&workflow_id);
+        live.workflow_id.clone_from(&create.workflow_id);
+        let workflow_id = create.workflow_id.clone();
+        live.pending_create = Some(create);
         match failure {
             Some(f) => {
                 live.fail(f);
@@ -167,8 +176,9 @@ impl Engine {
         // The successor keeps the chain's workflow id; passing it here (not
         // leaving the journal to look it up) lets a run that continues in
         // its very first step, created in this same commit, pass it on.
-        let workflow_id = live.workflow_id.clone();
-        self.stage_new_run(workflow, next, workflow_id, input, parent, Some(run));
+        // A successor claims no id: reuse does not apply to it.
+        let create = CreateRun { workflow_id: live.workflow_id.clone(), reuse: IdReuse::Never };
+        self.stage_new_run(workflow, next, create, input, parent, Some(run));
     }
 
     /// Stages the creation of a child a live command asked for, in the
@@ -183,7 +193,9 @@ impl Engine {
         let depth = self.live.get(&parent).and_then(|l| l.core().parent).map_or(0, |p| p.depth) + 1;
         let parent_ref = ParentRef { run: parent, command: child.seq, depth };
         debug!(run_id = %parent, child_id = %child.child, workflow = workflow.name, "starting a child run");
-        self.stage_new_run(workflow, child.child, child.child.to_string(), child.input, Some(parent_ref), None);
+        // A child's id is its run id, derived from its parent: never reused.
+        let create = CreateRun { workflow_id: child.child.to_string(), reuse: IdReuse::Never };
+        self.stage_new_run(workflow, child.child, create, child.input, Some(parent_ref), None);
         Ok(())
     }
 }

@@ -13,8 +13,14 @@ impl Engine {
     /// Records this process's workflow versions in the journal (and that
     /// it is alive), and learns which versions other live processes serve.
     pub(super) async fn refresh_versions(&mut self) -> Result<(), JournalError> {
-        self.journal.register_versions(self.process, &self.registry.versions(), self.liveness()).await?;
-        self.elsewhere = self.journal.served_versions(self.process).await?.into_iter().collect();
+        self.journal.register_versions(self.process, &self.registry.served(), self.liveness()).await?;
+        // On a journal only this process uses, no other process serves
+        // anything (another runtime on it is this process restarted).
+        self.elsewhere = if self.journal.run_leases_expire() {
+            self.journal.served_versions(self.process).await?.into_iter().map(|s| (s.workflow, s.version)).collect()
+        } else {
+            std::collections::HashSet::new()
+        };
         Ok(())
     }
 

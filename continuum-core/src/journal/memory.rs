@@ -11,9 +11,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
+use uuid::Uuid;
+
 use super::{
     ActivityTask, AttemptResult, ChildReport, Claim, Journal, Lease, MailboxSignal, NewActivityTask, NewRun,
-    PendingWork, RunAppend, RunInfo, RunStatus, RunWrite, StoredResult, TaskLease, TaskOutcome, Written,
+    PendingWork, RunAppend, RunInfo, RunStatus, RunWake, RunWrite, Servable, ServedVersion, StoredResult, TaskLease,
+    TaskOutcome, Written,
 };
 use crate::clock::{self, Clock, SystemClock};
 use crate::error::{ActivityError, ActivityErrorKind, JournalError};
@@ -26,6 +29,9 @@ pub struct InMemoryJournal {
     state: Mutex<State>,
     clock: Arc<dyn Clock>,
     tasks_ready: Notify,
+    /// Hints for the runtimes on this journal: runs released for anyone
+    /// to adopt (a client's start, a process shutting down).
+    wakes: tokio::sync::broadcast::Sender<RunWake>,
 }
 
 #[derive(Default)]
@@ -38,6 +44,9 @@ struct State {
     /// The activity results side table: `(activity, idempotency key)` →
     /// output of a completed execution.
     idempotent_results: HashMap<(String, String), Payload>,
+    /// Versions registered by the runtimes on this journal, per process,
+    /// with when the registration lapses.
+    versions: HashMap<Uuid, (Vec<ServedVersion>, DateTime<Utc>)>,
 }
 
 struct RunRow {
@@ -49,6 +58,9 @@ struct RunRow {
     child_outcomes: Vec<ChildReport>,
     /// The run it continued as, if it did.
     continued_to: Option<RunId>,
+    /// Released by its holder (or created by a process that does not run
+    /// it): the next runtime to look adopts it.
+    released: bool,
 }
 
 struct TaskRow {
@@ -71,7 +83,8 @@ impl InMemoryJournal {
 
     /// A journal whose lease and backoff arithmetic uses `clock`.
     pub fn with_clock(clock: Arc<dyn Clock>) -> Self {
-        Self { state: Mutex::new(State::default()), clock, tasks_ready: Notify::new() }
+        let (wakes, _) = tokio::sync::broadcast::channel(1024);
+        Self { state: Mutex::new(State::default()), clock, tasks_ready: Notify::new(), wakes }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -136,6 +149,15 @@ impl State {
     }
 
     /// Checks and applies one run's write; nothing is changed if it fails.
+    /// The status of the chain rooted at `root`: its tip's.
+    fn chain_status(&self, root: RunId) -> RunStatus {
+        let mut tip = root;
+        while let Some(next) = self.runs.get(&tip).and_then(|r| r.continued_to) {
+            tip = next;
+        }
+        self.runs.get(&tip).map_or(RunStatus::Running, |r| r.info.status)
+    }
+
     fn apply(&mut self, write: RunWrite, now: DateTime<Utc>) -> Result<(Written, bool), JournalError> {
         let RunWrite { create, append } = write;
         let run = append.lease.run;
@@ -160,10 +182,14 @@ impl State {
                 let workflow_id = match continued_from {
                     Some(prev) => self.row(*prev)?.info.workflow_id.clone(),
                     None => {
-                        if let Some(existing) = self.workflow_ids.get(&create.workflow_id) {
+                        // The chain holding the id, if any, must have ended,
+                        // and ended in a way the start's policy accepts.
+                        if let Some(&existing) = self.workflow_ids.get(&create.workflow_id)
+                            && !create.reuse.allows(self.chain_status(existing))
+                        {
                             return Err(JournalError::DuplicateWorkflowId {
                                 workflow_id: create.workflow_id.clone(),
-                                existing: *existing,
+                                existing,
                             });
                         }
                         create.workflow_id.clone()
@@ -212,6 +238,7 @@ impl State {
                         mailbox,
                         child_outcomes: Vec::new(),
                         continued_to: None,
+                        released: false,
                     },
                 );
                 token
@@ -299,6 +326,7 @@ impl Journal for InMemoryJournal {
         let token = st.token();
         if let Some(row) = st.runs.get_mut(&run) {
             row.lease_token = token;
+            row.released = false;
         }
         Ok(Lease { run, token })
     }
@@ -360,6 +388,7 @@ impl Journal for InMemoryJournal {
         // refused write starts, the successor of a refused write) is not
         // created either. Creators come before what they create.
         let mut refused: Vec<RunId> = Vec::new();
+        let mut told: Vec<RunId> = Vec::new();
         for (i, w) in appends.into_iter().chain(others).chain(successors) {
             let run = w.append.lease.run;
             let creator = match (&w.create, w.append.events.first().map(|e| &e.event)) {
@@ -368,6 +397,7 @@ impl Journal for InMemoryJournal {
                 }
                 _ => None,
             };
+            let parent = w.append.child_report.as_ref().map(|r| r.parent);
             let result = match creator {
                 Some(c) if refused.contains(&c) => {
                     Err(JournalError::Backend(format!("run {run} not created: the write that starts it was refused")))
@@ -377,8 +407,10 @@ impl Journal for InMemoryJournal {
                     written
                 }),
             };
-            if result.is_err() {
-                refused.push(run);
+            match (&result, parent) {
+                (Err(_), _) => refused.push(run),
+                (Ok(_), Some(parent)) => told.push(parent),
+                (Ok(_), None) => {}
             }
             results[i] = Some(result);
         }
@@ -386,6 +418,10 @@ impl Journal for InMemoryJournal {
         drop(st);
         if ready {
             self.tasks_ready.notify_one();
+        }
+        // A child's end waits for its parent: tell whoever serves it.
+        for parent in told {
+            let _ = self.wakes.send(RunWake::Run(parent));
         }
         Ok(results)
     }
@@ -409,6 +445,10 @@ impl Journal for InMemoryJournal {
         if let Some(row) = st.runs.get_mut(&run) {
             row.mailbox.push_back(signal.clone());
         }
+        drop(st);
+        // Tell the runtime serving the run (another handle on this journal
+        // may have sent it).
+        let _ = self.wakes.send(RunWake::Run(run));
         Ok(signal)
     }
 
@@ -511,6 +551,27 @@ impl Journal for InMemoryJournal {
         Ok(lost)
     }
 
+    async fn release_tasks(&self, leases: &[TaskLease]) -> Result<(), JournalError> {
+        let now = self.clock.now();
+        let mut released = false;
+        {
+            let mut st = self.lock();
+            for lease in leases {
+                if let Some(row) = st.tasks.get_mut(&(lease.run, lease.seq))
+                    && matches!(row.state, TaskState::Leased { token, .. } if token == lease.token)
+                {
+                    row.attempts = row.attempts.saturating_sub(1);
+                    row.state = TaskState::Ready { due: now };
+                    released = true;
+                }
+            }
+        }
+        if released {
+            self.tasks_ready.notify_one();
+        }
+        Ok(())
+    }
+
     async fn finish_attempt(
         &self,
         task: &ActivityTask,
@@ -556,6 +617,9 @@ impl Journal for InMemoryJournal {
         drop(st);
         if retrying {
             self.tasks_ready.notify_one();
+        } else {
+            // The task's outcome waits for its run: tell whoever serves it.
+            let _ = self.wakes.send(RunWake::Run(task.run));
         }
         Ok(outcome.map(|result| TaskOutcome { run: task.run, seq: task.seq, attempts, result }))
     }
@@ -563,6 +627,68 @@ impl Journal for InMemoryJournal {
     async fn store_result(&self, stored: StoredResult) -> Result<Payload, JournalError> {
         let mut st = self.lock();
         Ok(st.idempotent_results.entry((stored.activity, stored.key)).or_insert(stored.output).clone())
+    }
+
+    fn run_wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<RunWake>> {
+        Some(self.wakes.subscribe())
+    }
+
+    async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
+        {
+            let mut st = self.lock();
+            let Some(row) = st.runs.get_mut(&lease.run) else { return Ok(()) };
+            if row.lease_token != lease.token || row.info.status.is_terminal() {
+                return Ok(());
+            }
+            // One process uses this journal: a run released for a while
+            // (its version drifted) simply stays with it.
+            if !backoff.is_zero() {
+                return Ok(());
+            }
+            row.released = true;
+        }
+        let _ = self.wakes.send(RunWake::Adopt);
+        Ok(())
+    }
+
+    async fn claim_orphaned_runs(&self, max: usize, servable: &Servable) -> Result<Vec<RunId>, JournalError> {
+        let mut st = self.lock();
+        let mut runs: Vec<(DateTime<Utc>, RunId)> = st
+            .runs
+            .values()
+            .filter(|r| r.released && !r.info.status.is_terminal() && servable.names.contains(&r.info.workflow))
+            .map(|r| (r.info.started_at, r.info.id))
+            .collect();
+        runs.sort();
+        runs.truncate(max);
+        for (_, run) in &runs {
+            if let Some(row) = st.runs.get_mut(run) {
+                row.released = false;
+            }
+        }
+        Ok(runs.into_iter().map(|(_, r)| r).collect())
+    }
+
+    async fn register_versions(
+        &self,
+        process: Uuid,
+        versions: &[ServedVersion],
+        alive_for: Duration,
+    ) -> Result<(), JournalError> {
+        let until = clock::add(self.clock.now(), alive_for);
+        self.lock().versions.insert(process, (versions.to_vec(), until));
+        Ok(())
+    }
+
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<ServedVersion>, JournalError> {
+        let now = self.clock.now();
+        let mut st = self.lock();
+        st.versions.retain(|_, (_, until)| *until > now);
+        let mut out: Vec<ServedVersion> =
+            st.versions.iter().filter(|(p, _)| **p != except).flat_map(|(_, (v, _))| v.iter().cloned()).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
     }
 
     async fn finished_tasks(&self, run: RunId) -> Result<Vec<TaskOutcome>, JournalError> {

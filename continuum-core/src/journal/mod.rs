@@ -18,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 pub use self::memory::InMemoryJournal;
 pub use self::task::{ActivityTask, AttemptResult, Claim, TaskLease, TaskOutcome};
-pub use self::write::{ChildReport, CreateRun, NewRun, RunAppend, RunWrite, StoredResult, Written};
+pub use self::write::{ChildReport, CreateRun, IdReuse, NewRun, RunAppend, RunWrite, StoredResult, Written};
+pub use crate::registry::ServedVersion;
 
 pub use crate::command::NewActivityTask;
 pub use crate::outcome::RunOutcome;
@@ -70,6 +71,10 @@ pub enum RunWake {
     /// Hints may have been missed (the listening connection was lost):
     /// check every run served.
     All,
+    /// Runs were released for any process to adopt (a client started one,
+    /// a process shutting down let go of its runs): look for orphaned runs
+    /// now rather than at the next lease renewal.
+    Adopt,
 }
 
 /// A signal waiting in a run's mailbox.
@@ -101,7 +106,8 @@ pub trait Journal: Send + Sync + 'static {
     /// The run's row.
     async fn run_info(&self, run: RunId) -> Result<RunInfo, JournalError>;
 
-    /// The run holding a workflow id, if any.
+    /// The root of the chain that holds a workflow id now (the latest chain
+    /// started with it), if any.
     async fn find_workflow_id(&self, workflow_id: &str) -> Result<Option<RunInfo>, JournalError>;
 
     /// The run's whole history.
@@ -210,18 +216,13 @@ pub trait Journal: Send + Sync + 'static {
     async fn register_versions(
         &self,
         process: Uuid,
-        versions: &[(String, VersionHash)],
+        versions: &[ServedVersion],
         alive_for: Duration,
-    ) -> Result<(), JournalError> {
-        let _ = (process, versions, alive_for);
-        Ok(())
-    }
+    ) -> Result<(), JournalError>;
 
-    /// The workflow versions live processes other than `except` serve.
-    async fn served_versions(&self, except: Uuid) -> Result<Vec<(String, VersionHash)>, JournalError> {
-        let _ = except;
-        Ok(Vec::new())
-    }
+    /// The workflow versions live processes other than `except` serve (a
+    /// version is `current` if any of them starts new runs on it).
+    async fn served_versions(&self, except: Uuid) -> Result<Vec<ServedVersion>, JournalError>;
 
     /// Lets go of a run this process holds but will not serve (it lacks the
     /// run's version, or replaying it on another version drifted): no
@@ -230,6 +231,23 @@ pub trait Journal: Send + Sync + 'static {
         let _ = (lease, backoff);
         Ok(())
     }
+
+    /// Lets go of many runs at once (a process shutting down): like
+    /// [`release_run`](Self::release_run) for each; a journal shared by
+    /// several processes does it in one round trip.
+    async fn release_runs(&self, leases: &[Lease], backoff: Duration) -> Result<(), JournalError> {
+        for lease in leases {
+            self.release_run(lease, backoff).await?;
+        }
+        Ok(())
+    }
+
+    /// Gives back tasks this process holds but will not finish (it is
+    /// shutting down): each whose lease is still `lease.token` becomes
+    /// claimable at once by any worker, and the attempt it was on is not
+    /// counted — a hand-over is not a failure. Tasks whose lease was lost
+    /// or that finished meanwhile are left as they are.
+    async fn release_tasks(&self, leases: &[TaskLease]) -> Result<(), JournalError>;
 
     /// Work waiting in the journal for `runs`: finished activity tasks
     /// whose outcome is not in their run's history, unconsumed mailbox

@@ -3,6 +3,7 @@
 //! run under its lease — and what an applied write produced.
 
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use super::{Lease, RunStatus};
 use crate::command::NewActivityTask;
@@ -43,7 +44,7 @@ impl NewRun {
             },
         };
         RunWrite {
-            create: Some(CreateRun { workflow_id: self.workflow_id }),
+            create: Some(CreateRun::new(self.workflow_id)),
             append: RunAppend::events(Lease { run: self.id, token: 0 }, vec![started]),
         }
     }
@@ -155,11 +156,58 @@ impl RunWrite {
 /// What identifies a new run besides its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CreateRun {
-    /// Caller-chosen workflow id (unique per journal among chain roots).
-    /// A successor (its `RunStarted` names the run it continues) takes its
-    /// predecessor's instead, and the predecessor's undelivered signals and
-    /// running children move to it.
+    /// The workflow id. A new chain claims it: it must not be held by a
+    /// chain that has not ended, and an ended chain's id is taken over only
+    /// as `reuse` allows. A successor (its `RunStarted` names the run it
+    /// continues) carries its chain's id, claims nothing, and takes the
+    /// predecessor's undelivered signals and running children.
     pub workflow_id: String,
+    /// When an id an ended chain held may be taken over.
+    pub reuse: IdReuse,
+}
+
+impl CreateRun {
+    /// A create that claims `workflow_id` under the default policy.
+    pub fn new(workflow_id: impl Into<String>) -> Self {
+        Self { workflow_id: workflow_id.into(), reuse: IdReuse::default() }
+    }
+}
+
+/// When a workflow id held by a chain that has ended may be used by a new
+/// start. While a chain has not ended its id is never reused (a start gets
+/// `DuplicateWorkflowId`, or attaches, or terminates the chain — the
+/// caller's choice).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdReuse {
+    /// Once the chain holding it has ended, however it ended.
+    #[default]
+    AllowAfterEnd,
+    /// Once the chain holding it has failed or been cancelled — not after
+    /// it completed.
+    AllowAfterFailure,
+    /// Never: the id names one chain forever.
+    Never,
+}
+
+impl IdReuse {
+    /// Whether a chain that ended as `status` lets a new start take its id.
+    pub fn allows(self, status: RunStatus) -> bool {
+        match self {
+            IdReuse::AllowAfterEnd => status.is_terminal() && status != RunStatus::Continued,
+            IdReuse::AllowAfterFailure => matches!(status, RunStatus::Failed | RunStatus::Cancelled),
+            IdReuse::Never => false,
+        }
+    }
+
+    /// The name stored in journals.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IdReuse::AllowAfterEnd => "allow_after_end",
+            IdReuse::AllowAfterFailure => "allow_after_failure",
+            IdReuse::Never => "never",
+        }
+    }
 }
 
 /// What a [`RunWrite`] that was applied produced.

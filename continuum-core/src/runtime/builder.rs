@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use super::engine_loop::engine_loop;
+use super::readiness::ReadinessCell;
 use super::remote_outcomes::watch_remote_outcomes;
 use super::worker::{self, WorkerConfig};
-use super::{Inner, Runtime};
+use super::{Client, Inner, Runtime};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, EngineConfig, LocalDispatch};
 use crate::error::JournalError;
@@ -133,7 +134,10 @@ impl RuntimeBuilder {
         for task in engine.take_dispatch() {
             let _ = local_tx.send(task);
         }
-        let engine_task = tokio::spawn(engine_loop(engine, rx, self.clock.clone(), local_tx, wakeups));
+        let readiness = ReadinessCell::new();
+        let (pool_tx, pool_rx) = mpsc::unbounded_channel();
+        let engine_task =
+            tokio::spawn(engine_loop(engine, rx, self.clock.clone(), local_tx, wakeups, readiness.clone()));
         let worker_task = tokio::spawn(worker::pool_loop(
             journal.clone(),
             registry,
@@ -142,14 +146,18 @@ impl RuntimeBuilder {
             local_rx,
             in_hand,
             tx.clone(),
+            pool_rx,
         ));
         let watch_task = tokio::spawn(watch_remote_outcomes(journal.clone(), outcomes.clone()));
+        let client = Client::for_runtime(journal, max_payload, outcomes, tx.clone());
         Ok(Runtime {
             inner: Arc::new(Inner {
                 tx,
                 max_payload,
-                journal,
-                outcomes,
+                client,
+                readiness,
+                pool: pool_tx,
+                shutdown: tokio::sync::Mutex::new(None),
                 tasks: vec![engine_task, worker_task, watch_task],
             }),
         })

@@ -11,9 +11,10 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::warn;
 
 use super::Command;
+use super::readiness::ReadinessCell;
 use crate::clock::Clock;
 use crate::engine::Engine;
-use crate::error::StartError;
+use crate::error::{JournalError, StartError};
 use crate::ids::RunId;
 use crate::journal::{ActivityTask, RunWake};
 
@@ -31,6 +32,7 @@ pub(super) async fn engine_loop(
     clock: Arc<dyn Clock>,
     local: mpsc::UnboundedSender<ActivityTask>,
     mut wakeups: Option<broadcast::Receiver<RunWake>>,
+    readiness: ReadinessCell,
 ) {
     let renewal = engine.config().lease_renewal.max(Duration::from_millis(10));
     let mut next_renewal = tokio::time::Instant::now() + renewal;
@@ -54,19 +56,19 @@ pub(super) async fn engine_loop(
                 None => std::future::pending().await,
             }
         };
-        let mut woken: Vec<RunId> = Vec::new();
-        let mut wake_all = false;
+        let mut hints = Hints::default();
         tokio::select! {
             biased;
             Some(done) = engine.next_commit(), if engine.in_flight() > 0 => engine.settle(done),
             c = rx.recv() => match c {
+                Some(Command::Release(reply)) => return release(engine, reply, &mut starts).await,
                 Some(c) => stage(&mut engine, c, &mut starts).await,
                 None => return,
             },
             w = wake => match w {
-                Ok(hint) => note_wake(hint, &mut woken, &mut wake_all),
+                Ok(hint) => hints.note(hint),
                 // Missed hints: look at every run.
-                Err(broadcast::error::RecvError::Lagged(_)) => wake_all = true,
+                Err(broadcast::error::RecvError::Lagged(_)) => hints.all = true,
                 Err(broadcast::error::RecvError::Closed) => {}
             },
             () = tokio::time::sleep(sleep_for) => {}
@@ -74,6 +76,7 @@ pub(super) async fn engine_loop(
         // Everything that queued up meanwhile joins this commit.
         for _ in 0..MAX_COMMANDS_PER_COMMIT {
             match rx.try_recv() {
+                Ok(Command::Release(reply)) => return release(engine, reply, &mut starts).await,
                 Ok(c) => stage(&mut engine, c, &mut starts).await,
                 Err(_) => break,
             }
@@ -81,19 +84,22 @@ pub(super) async fn engine_loop(
         if let Some(w) = wakeups.as_mut() {
             loop {
                 match w.try_recv() {
-                    Ok(hint) => note_wake(hint, &mut woken, &mut wake_all),
-                    Err(broadcast::error::TryRecvError::Lagged(_)) => wake_all = true,
+                    Ok(hint) => hints.note(hint),
+                    Err(broadcast::error::TryRecvError::Lagged(_)) => hints.all = true,
                     Err(_) => break,
                 }
-                if wake_all {
+                if hints.all {
                     break;
                 }
             }
         }
-        if wake_all {
+        if hints.all {
             engine.stage_wake(None).await;
-        } else if !woken.is_empty() {
-            engine.stage_wake(Some(woken)).await;
+        } else if !hints.runs.is_empty() {
+            engine.stage_wake(Some(hints.runs)).await;
+        }
+        if hints.adopt || hints.all {
+            engine.adopt_orphans().await;
         }
         engine.stage_local_wakes().await;
         engine.fail_refused_runs().await;
@@ -104,7 +110,8 @@ pub(super) async fn engine_loop(
         }
         if tokio::time::Instant::now() >= next_renewal {
             // Commits everything first, then renews and adopts.
-            engine.maintain_leases().await;
+            let renewed = engine.maintain_leases().await;
+            readiness.mark_health(renewed.err().map(|e| e.to_string()));
             next_renewal = tokio::time::Instant::now() + renewal;
         }
         // A commit starts now if there is room in flight; otherwise the
@@ -131,10 +138,21 @@ pub(super) async fn engine_loop(
     }
 }
 
-fn note_wake(hint: RunWake, woken: &mut Vec<RunId>, all: &mut bool) {
-    match hint {
-        RunWake::Run(run) => woken.push(run),
-        RunWake::All => *all = true,
+/// What the journal's hints ask the engine to look at.
+#[derive(Default)]
+struct Hints {
+    runs: Vec<RunId>,
+    all: bool,
+    adopt: bool,
+}
+
+impl Hints {
+    fn note(&mut self, hint: RunWake) {
+        match hint {
+            RunWake::Run(run) => self.runs.push(run),
+            RunWake::All => self.all = true,
+            RunWake::Adopt => self.adopt = true,
+        }
     }
 }
 
@@ -164,5 +182,26 @@ async fn stage(
         Command::Audit(reply) => {
             let _ = reply.send(engine.unservable_runs().await);
         }
+        Command::Drain(reply) => {
+            engine.begin_drain();
+            let _ = reply.send(());
+        }
+        Command::Release(_) => unreachable!("handled by the loop"),
     }
+}
+
+/// The last step of a shutdown: commits everything, releases every run
+/// and answers the starts still waiting; the loop ends after it.
+async fn release(
+    mut engine: Engine,
+    reply: oneshot::Sender<Result<usize, JournalError>>,
+    starts: &mut HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>>,
+) {
+    let released = engine.release_all().await;
+    for (run, result) in engine.take_start_results() {
+        if let Some(reply) = starts.remove(&run) {
+            let _ = reply.send(result);
+        }
+    }
+    let _ = reply.send(released);
 }

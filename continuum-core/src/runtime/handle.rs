@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Runtime;
+use super::Client;
 use crate::error::{AwaitError, CancelError, SignalSendError};
 use crate::ids::RunId;
 use crate::outcome::RunOutcome;
@@ -12,7 +12,7 @@ use crate::workflow::Workflow;
 
 /// A typed handle to a run of `W`.
 pub struct RunHandle<W: Workflow> {
-    runtime: Runtime,
+    client: Client,
     run: RunId,
     _workflow: std::marker::PhantomData<fn() -> W>,
 }
@@ -24,8 +24,8 @@ impl<W: Workflow> std::fmt::Debug for RunHandle<W> {
 }
 
 impl<W: Workflow> RunHandle<W> {
-    pub(super) fn new(runtime: Runtime, run: RunId) -> Self {
-        Self { runtime, run, _workflow: std::marker::PhantomData }
+    pub(super) fn new(client: Client, run: RunId) -> Self {
+        Self { client, run, _workflow: std::marker::PhantomData }
     }
 
     /// The run's id.
@@ -35,17 +35,17 @@ impl<W: Workflow> RunHandle<W> {
 
     /// Waits up to `timeout` for the run's output.
     pub async fn result(&self, timeout: Duration) -> Result<W::Output, AwaitError> {
-        decode_outcome::<W>(self.run, self.runtime.await_outcome(self.run, timeout).await?)
+        decode_outcome::<W>(self.run, self.client.await_outcome(self.run, timeout).await?)
     }
 
     /// Sends a signal to the run.
     pub async fn signal<T: Serialize>(&self, name: &str, body: &T) -> Result<(), SignalSendError> {
-        self.runtime.signal(self.run, name, body).await
+        self.client.signal(self.run, name, body).await
     }
 
     /// Cancels the run.
     pub async fn cancel(&self, reason: Option<String>) -> Result<(), CancelError> {
-        self.runtime.cancel(self.run, reason).await
+        self.client.cancel(self.run, reason).await
     }
 }
 

@@ -3,10 +3,13 @@
 //! client API (`start`, `signal`, `cancel`, `await_outcome`).
 
 mod builder;
+mod client;
 mod engine_loop;
 mod handle;
 mod options;
+mod readiness;
 mod remote_outcomes;
+mod shutdown;
 pub mod worker;
 
 use std::sync::Arc;
@@ -18,15 +21,19 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 pub use self::builder::RuntimeBuilder;
+pub use self::client::Client;
+use self::client::Started;
 pub use self::handle::{RunHandle, decode_outcome};
-pub use self::options::StartOptions;
-use self::remote_outcomes::recorded_outcome_of;
+pub use self::options::{IfRunning, RunRef, StartOptions};
+pub use self::readiness::Readiness;
+use self::readiness::ReadinessCell;
+pub use self::shutdown::ShutdownReport;
 pub use self::worker::WorkerConfig;
-use crate::engine::{EngineStats, Outcomes, RunOutcome, StartRequest};
+use crate::engine::{EngineStats, RunOutcome, StartRequest};
 use crate::error::{AwaitError, CancelError, JournalError, SignalSendError, StartError};
 use crate::event::HistoryEvent;
 use crate::ids::RunId;
-use crate::journal::{ActivityTask, AttemptResult, Journal, MailboxSignal, RunInfo, RunStatus, TaskOutcome};
+use crate::journal::{ActivityTask, AttemptResult, Journal, MailboxSignal, RunInfo, TaskOutcome};
 use crate::payload::Payload;
 use crate::workflow::{Workflow, WorkflowRef};
 
@@ -38,13 +45,22 @@ enum Command {
     Cancel(RunId, Option<String>, oneshot::Sender<Result<(), CancelError>>),
     Stats(oneshot::Sender<EngineStats>),
     Audit(oneshot::Sender<Result<Vec<RunInfo>, JournalError>>),
+    /// Shutting down: take no new work.
+    Drain(oneshot::Sender<()>),
+    /// Shutting down: commit everything, release every run, stop.
+    Release(oneshot::Sender<Result<usize, JournalError>>),
 }
 
 struct Inner {
     tx: mpsc::UnboundedSender<Command>,
     max_payload: usize,
-    journal: Arc<dyn Journal>,
-    outcomes: Arc<Outcomes>,
+    /// The client calls, on this runtime's engine.
+    client: Client,
+    readiness: ReadinessCell,
+    /// The worker pool's drain requests.
+    pool: mpsc::UnboundedSender<worker::Drain>,
+    /// The first shutdown's result, once it ended.
+    shutdown: tokio::sync::Mutex<Option<Result<ShutdownReport, JournalError>>>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -56,8 +72,13 @@ impl Drop for Inner {
     }
 }
 
-/// A running Continuum instance. Cloning shares it; dropping the last
-/// clone stops its tasks (the journal keeps every run).
+/// A running Continuum instance. Cloning shares it.
+///
+/// Stop it with [`shutdown`](Self::shutdown), which hands its runs and
+/// tasks over to other processes at once. Dropping the last clone without
+/// it stops its tasks abruptly — a crash as far as other processes can
+/// tell: the journal keeps every run, and they are adopted once their
+/// leases lapse.
 #[derive(Clone)]
 pub struct Runtime {
     inner: Arc<Inner>,
@@ -75,7 +96,10 @@ impl Runtime {
         RuntimeBuilder::new()
     }
 
-    /// Starts workflow `W` with `input`.
+    /// Starts workflow `W` with `input`: journaled already held by this
+    /// runtime, run to its first wait and its first commands journaled in
+    /// the same commit. `options` decides what happens if the workflow id
+    /// is taken.
     pub async fn start<W: Workflow>(
         &self,
         _workflow: impl WorkflowRef<W>,
@@ -85,15 +109,12 @@ impl Runtime {
         let input = Payload::encode(&input)
             .and_then(|p| p.within(self.inner.max_payload, std::any::type_name::<W::Input>()))
             .map_err(StartError::InputEncode)?;
-        let run = self
-            .start_request(StartRequest {
-                workflow: W::NAME.to_owned(),
-                workflow_id: options.workflow_id,
-                input,
-                check_input: false,
-            })
-            .await?;
-        Ok(RunHandle::new(self.clone(), run))
+        let run = match self.start_as(W::NAME, input.clone(), options.clone(), false).await {
+            // Shutting down: journaled for another process to run.
+            Err(StartError::Shutdown) => return self.inner.client.start_encoded::<W>(input, &options).await,
+            other => other?,
+        };
+        Ok(RunHandle::new(self.inner.client.clone(), run))
     }
 
     /// Starts a workflow by name with a JSON input, checking the input
@@ -101,121 +122,95 @@ impl Runtime {
     pub async fn start_by_name(
         &self,
         workflow: &str,
-        input: &serde_json::Value,
+        input_json: &serde_json::Value,
         options: StartOptions,
     ) -> Result<RunId, StartError> {
-        let input = Payload::encode(input)
+        let input = Payload::encode(input_json)
             .and_then(|p| p.within(self.inner.max_payload, "workflow input"))
             .map_err(StartError::InputEncode)?;
-        self.start_request(StartRequest {
-            workflow: workflow.to_owned(),
-            workflow_id: options.workflow_id,
-            input,
-            check_input: true,
-        })
-        .await
-    }
-
-    async fn start_request(&self, req: StartRequest) -> Result<RunId, StartError> {
-        let (reply, rx) = oneshot::channel();
-        self.inner.tx.send(Command::Start(req, reply)).map_err(|_| StartError::Shutdown)?;
-        rx.await.map_err(|_| StartError::Shutdown)?
-    }
-
-    /// Sends a signal to a run's durable mailbox. Fails for a missing or
-    /// ended run.
-    pub async fn signal<T: Serialize>(&self, run: RunId, name: &str, body: &T) -> Result<(), SignalSendError> {
-        let payload = Payload::encode(body)
-            .and_then(|p| p.within(self.inner.max_payload, std::any::type_name::<T>()))
-            .map_err(SignalSendError::Encode)?;
-        // Addressed to any run of a `continue_as_new` chain, a signal goes
-        // to its live tip (followed again if the tip continues meanwhile).
-        let mut run = run;
-        let signal = loop {
-            let tip = self.inner.journal.chain_tip(run).await.map_err(|e| match e {
-                JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
-                other => SignalSendError::Journal(other),
-            })?;
-            match self.inner.journal.send_signal(tip, name, payload.clone()).await {
-                Ok(signal) => {
-                    run = tip;
-                    break signal;
-                }
-                Err(JournalError::RunTerminal { status: RunStatus::Continued, .. }) => run = tip,
-                Err(JournalError::RunNotFound(r)) => return Err(SignalSendError::RunNotFound(r)),
-                Err(JournalError::RunTerminal { run, status }) => {
-                    return Err(SignalSendError::RunTerminal { run, status });
-                }
-                Err(other) => return Err(SignalSendError::Journal(other)),
-            }
-        };
-        // The signal is durable now; the engine message is only a wake-up.
-        self.inner.tx.send(Command::Signal(run, signal)).map_err(|_| SignalSendError::Shutdown)
-    }
-
-    /// Cancels a run; it ends in the `Cancelled` state.
-    pub async fn cancel(&self, run: RunId, reason: Option<String>) -> Result<(), CancelError> {
-        let (reply, rx) = oneshot::channel();
-        self.inner.tx.send(Command::Cancel(run, reason, reply)).map_err(|_| CancelError::Shutdown)?;
-        rx.await.map_err(|_| CancelError::Shutdown)?
-    }
-
-    /// Waits up to `timeout` for a run to end, whichever process ends it.
-    /// A timeout too large to count from now (`Duration::MAX`) waits for
-    /// as long as it takes.
-    pub async fn await_outcome(&self, run: RunId, timeout: Duration) -> Result<RunOutcome, AwaitError> {
-        let deadline = tokio::time::Instant::now().checked_add(timeout);
-        loop {
-            let mut rx = self.inner.outcomes.subscribe(run);
-            // Subscribed first, then checked: an outcome published in
-            // between is seen by one or the other. Runs that end in other
-            // processes are published by the runtime's outcome watcher.
-            if let Some(outcome) = self.recorded_outcome(run).await? {
-                return Ok(outcome);
-            }
-            let wait = async {
-                loop {
-                    if let Some(o) = rx.borrow_and_update().clone() {
-                        return Some(o);
-                    }
-                    if rx.changed().await.is_err() {
-                        return None;
-                    }
-                }
-            };
-            let waited = match deadline {
-                Some(deadline) => tokio::time::timeout_at(deadline, wait).await,
-                None => Ok(wait.await),
-            };
-            match waited {
-                Ok(Some(o)) => return Ok(o),
-                // The run was evicted and its waiter dropped: look again.
-                Ok(None) => {}
-                Err(_) => return Err(AwaitError::Timeout { run, after: timeout }),
-            }
+        match self.start_as(workflow, input, options.clone(), true).await {
+            // Shutting down: journaled for a live worker to run.
+            Err(StartError::Shutdown) => self.inner.client.start_by_name(workflow, input_json, options).await,
+            other => other,
         }
     }
 
-    async fn recorded_outcome(&self, run: RunId) -> Result<Option<RunOutcome>, AwaitError> {
-        recorded_outcome_of(self.inner.journal.as_ref(), run).await.map_err(|e| match e {
-            JournalError::RunNotFound(r) => AwaitError::RunNotFound(r),
-            other => AwaitError::Journal(other),
-        })
+    /// Starts through the engine; a taken id is resolved per `options`.
+    async fn start_as(
+        &self,
+        workflow: &str,
+        input: Payload,
+        options: StartOptions,
+        check_input: bool,
+    ) -> Result<RunId, StartError> {
+        for _ in 0..8 {
+            let request = StartRequest {
+                workflow: workflow.to_owned(),
+                workflow_id: options.workflow_id.clone(),
+                input: input.clone(),
+                check_input,
+                reuse: options.reuse,
+            };
+            let (reply, rx) = oneshot::channel();
+            self.inner.tx.send(Command::Start(request, reply)).map_err(|_| StartError::Shutdown)?;
+            match rx.await.map_err(|_| StartError::Shutdown)? {
+                Err(StartError::DuplicateWorkflowId { workflow_id, existing }) => {
+                    match self.inner.client.resolve_running(workflow, &workflow_id, existing, &options).await? {
+                        Some(Started::Attached(run) | Started::New(run)) => return Ok(run),
+                        None => continue,
+                    }
+                }
+                other => return other,
+            }
+        }
+        Err(StartError::Journal(JournalError::Backend(format!(
+            "the workflow id of {workflow} kept changing hands; the start gave up"
+        ))))
     }
 
-    /// The run's row.
-    pub async fn get_run(&self, run: RunId) -> Result<RunInfo, JournalError> {
-        self.inner.journal.run_info(run).await
+    /// The client calls of this runtime (they are also its own methods).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
     }
 
-    /// The run's history.
-    pub async fn history(&self, run: RunId) -> Result<Arc<[HistoryEvent]>, JournalError> {
-        self.inner.journal.history(run).await
+    /// Sends a signal to a run's durable mailbox, by run id or workflow id
+    /// (a chain: its live tip). Fails for a missing or ended run.
+    pub async fn signal<T: Serialize>(
+        &self,
+        target: impl Into<RunRef>,
+        name: &str,
+        body: &T,
+    ) -> Result<(), SignalSendError> {
+        self.inner.client.signal(target, name, body).await
+    }
+
+    /// Cancels a run, by run id or workflow id (a chain: its live tip),
+    /// wherever it runs; it ends in the `Cancelled` state, and so do its
+    /// running descendants.
+    pub async fn cancel(&self, target: impl Into<RunRef>, reason: Option<String>) -> Result<(), CancelError> {
+        self.inner.client.cancel(target, reason).await
+    }
+
+    /// Waits up to `timeout` for a run to end (by run id or workflow id; a
+    /// chain: its last run), whichever process ends it. A timeout too large
+    /// to count from now (`Duration::MAX`) waits for as long as it takes.
+    pub async fn await_outcome(&self, target: impl Into<RunRef>, timeout: Duration) -> Result<RunOutcome, AwaitError> {
+        self.inner.client.await_outcome(target, timeout).await
+    }
+
+    /// The run's row (by run id or workflow id: the chain's first run).
+    pub async fn get_run(&self, target: impl Into<RunRef>) -> Result<RunInfo, JournalError> {
+        self.inner.client.get_run(target).await
+    }
+
+    /// The run's history (by run id or workflow id: the chain's first run).
+    pub async fn history(&self, target: impl Into<RunRef>) -> Result<Arc<[HistoryEvent]>, JournalError> {
+        self.inner.client.history(target).await
     }
 
     /// The journal.
     pub fn journal(&self) -> &Arc<dyn Journal> {
-        &self.inner.journal
+        self.inner.client.journal()
     }
 
     /// Runs that have not ended and whose version no registered workflow

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::{AbortHandle, AbortRegistration, Abortable};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, trace, warn};
 
 use crate::clock::{self, Clock};
@@ -114,8 +114,36 @@ pub async fn execute_attempt(registry: &Registry, task: &ActivityTask, config: &
 
 type Held = Arc<Mutex<HashMap<(RunId, Seq), (u64, AbortHandle)>>>;
 
+/// Asks the pool to stop: claim nothing more, give back the tasks not
+/// started, let running attempts finish until `grace` has passed, then
+/// stop the rest and give their tasks back too.
+pub(super) struct Drain {
+    pub(super) grace: Duration,
+    pub(super) reply: oneshot::Sender<DrainReport>,
+}
+
+/// What a drain did.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct DrainReport {
+    /// Attempts that ended within the grace period (their results are
+    /// with the engine or the journal).
+    pub(super) finished: usize,
+    /// Tasks given back without their attempt counted: queued ones, and
+    /// attempts stopped when the grace period ran out.
+    pub(super) released: usize,
+}
+
+/// A drain in progress.
+struct Draining {
+    deadline: tokio::time::Instant,
+    reply: oneshot::Sender<DrainReport>,
+    report: DrainReport,
+}
+
 /// The worker pool's loop. `local` brings tasks the engine leased to this
 /// process; `in_hand` counts them until their attempt ends.
+// The pool's inputs are the runtime's channels, each used once here.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn pool_loop(
     journal: Arc<dyn Journal>,
     registry: Arc<Registry>,
@@ -124,8 +152,10 @@ pub(super) async fn pool_loop(
     mut local: mpsc::UnboundedReceiver<ActivityTask>,
     in_hand: Arc<AtomicUsize>,
     engine: mpsc::UnboundedSender<Command>,
+    mut control: mpsc::UnboundedReceiver<Drain>,
 ) {
     let held: Held = Arc::default();
+    let mut draining: Option<Draining> = None;
     let mut attempts = tokio::task::JoinSet::new();
     // Tasks in hand but not started yet: their leases are renewed like the
     // running ones' (they are in `held` from the moment they arrive).
@@ -140,7 +170,18 @@ pub(super) async fn pool_loop(
     let runnable = registry.activity_names();
     let mut local_open = true;
     loop {
-        while attempts.len() < concurrency
+        if let Some(d) = draining.take_if(|_| attempts.is_empty()) {
+            // Tasks the engine handed over before it stopped doing so.
+            let mut late = Vec::new();
+            while let Ok(task) = local.try_recv() {
+                late.push(hold(&held, task, true));
+            }
+            let report = give_back(&journal, &held, &in_hand, late, d.report).await;
+            let _ = d.reply.send(report);
+            return;
+        }
+        while draining.is_none()
+            && attempts.len() < concurrency
             && let Some((task, is_local, registration)) = queue.pop_front()
         {
             let held = (held.clone(), in_hand.clone());
@@ -165,15 +206,44 @@ pub(super) async fn pool_loop(
                 }
             }
         };
+        let deadline = draining.as_ref().map(|d| d.deadline);
         tokio::select! {
             biased;
+            Some(drain) = control.recv(), if draining.is_none() => {
+                debug!(grace = ?drain.grace, running = attempts.len(), queued = queue.len(), "worker pool draining");
+                let queued: Vec<_> = queue.drain(..).collect();
+                let report = DrainReport { finished: attempts.len(), released: 0 };
+                let report = give_back(&journal, &held, &in_hand, queued, report).await;
+                draining = Some(Draining {
+                    deadline: far_or(drain.grace),
+                    reply: drain.reply,
+                    report,
+                });
+            }
             task = local.recv(), if local_open => match task {
+                Some(task) if draining.is_some() => {
+                    let d = draining.as_mut().expect("checked");
+                    d.report = give_back(&journal, &held, &in_hand, vec![hold(&held, task, true)], d.report).await;
+                }
                 Some(task) => queue.push_back(hold(&held, task, true)),
                 None => local_open = false,
             },
             Some(_) = attempts.join_next(), if !attempts.is_empty() => {}
             _ = heartbeat.tick() => renew(&journal, &held, config.task_lease).await,
-            () = claim, if free > 0 && queue.is_empty() => {
+            () = sleep_until_or_never(deadline), if deadline.is_some() => {
+                // The grace period is over: stop what still runs and give
+                // its tasks back; the aborted attempts end at once.
+                let stopped = stop_running(&held);
+                if let Some(d) = draining.as_mut() {
+                    d.report.finished = d.report.finished.saturating_sub(stopped.len());
+                    d.report.released += stopped.len();
+                    d.deadline = far_or(Duration::MAX);
+                }
+                if let Err(e) = journal.release_tasks(&stopped).await {
+                    warn!(error = %e, tasks = stopped.len(), "giving back stopped tasks failed; their leases lapse instead");
+                }
+            }
+            () = claim, if free > 0 && queue.is_empty() && draining.is_none() => {
                 match journal.claim_tasks(free, config.task_lease, Some(&runnable)).await {
                     Ok(claim) => {
                         for outcome in claim.settled {
@@ -203,6 +273,60 @@ pub(super) async fn pool_loop(
                 }
             }
         }
+    }
+}
+
+/// Gives back tasks in hand that have not started, counting them in
+/// `report`.
+async fn give_back(
+    journal: &Arc<dyn Journal>,
+    held: &Held,
+    in_hand: &AtomicUsize,
+    tasks: Vec<(ActivityTask, bool, AbortRegistration)>,
+    mut report: DrainReport,
+) -> DrainReport {
+    if tasks.is_empty() {
+        return report;
+    }
+    let mut leases = Vec::with_capacity(tasks.len());
+    {
+        let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+        for (task, is_local, _) in &tasks {
+            held.remove(&(task.run, task.seq));
+            if *is_local {
+                in_hand.fetch_sub(1, Ordering::Relaxed);
+            }
+            leases.push(TaskLease { run: task.run, seq: task.seq, token: task.token });
+        }
+    }
+    report.released += leases.len();
+    if let Err(e) = journal.release_tasks(&leases).await {
+        warn!(error = %e, tasks = leases.len(), "giving back tasks failed; their leases lapse instead");
+    }
+    report
+}
+
+/// Stops every attempt in hand; returns their leases.
+fn stop_running(held: &Held) -> Vec<TaskLease> {
+    let mut held = held.lock().unwrap_or_else(PoisonError::into_inner);
+    held.drain()
+        .map(|((run, seq), (token, abort))| {
+            abort.abort();
+            TaskLease { run, seq, token }
+        })
+        .collect()
+}
+
+/// `after` from now, or a century if that cannot be counted.
+fn far_or(after: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(after).unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 86_400))
+}
+
+async fn sleep_until_or_never(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

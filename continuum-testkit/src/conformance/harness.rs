@@ -13,6 +13,7 @@ use continuum::prelude::*;
 use continuum::{EngineConfig, HistoryEvent, Journal, WorkerConfig};
 
 use super::children::{reports_child_end, slow_child, starts_child_at_once, tree, waits_for_slow_child};
+use super::client::{adds_or_fails, waits_then_adds};
 use super::continue_as_new::{billing, countdown, short_nap, spawn_then_continue};
 use super::patches::patched_then_timer;
 use super::runs::{activity_timer_activity, add_one, long_timer};
@@ -28,6 +29,8 @@ pub async fn runtime(journal: Arc<dyn Journal>) -> Runtime {
     Runtime::builder()
         .journal(journal)
         .workflow(billing)
+        .workflow(adds_or_fails)
+        .workflow(waits_then_adds)
         .workflow(countdown)
         .workflow(short_nap)
         .workflow(spawn_then_continue)

@@ -46,7 +46,7 @@
 //! Each is a `pub async fn name(journal: Arc<dyn Journal>)` in the module
 //! of its area — [`runs`] (runs and crashes), [`signals`], [`tasks`]
 //! (activities and tasks), [`commit`] (the group commit), [`children`],
-//! [`sagas`], [`patches`], [`continue_as_new`] — with the workflows and
+//! [`sagas`], [`patches`], [`continue_as_new`], [`client`], [`shutdown`] — with the workflows and
 //! activities it uses beside it. Tests that crash a process drop its
 //! runtime and start another over the same journal. [`harness`] holds the
 //! runtime and probes they share, public for a backend's own tests.
@@ -61,12 +61,14 @@ use continuum::Journal;
 use futures::future::BoxFuture;
 
 pub mod children;
+pub mod client;
 pub mod commit;
 pub mod continue_as_new;
 pub mod harness;
 pub mod patches;
 pub mod runs;
 pub mod sagas;
+pub mod shutdown;
 pub mod signals;
 pub mod tasks;
 mod writes;
@@ -156,6 +158,12 @@ macro_rules! conformance_tests {
             runs::concurrent_starts_of_one_id_create_one_run_and_refusals_name_it,
             tasks::tasks_sharing_a_key_settle_with_the_first_result_stored,
             tasks::runs_sharing_an_idempotency_key_journal_one_result,
+            client::a_client_starts_runs_that_a_running_worker_picks_up_at_once,
+            client::a_workflow_id_is_reused_after_its_chain_ended_as_the_policy_allows,
+            client::a_start_attaches_to_or_terminates_the_running_chain_on_request,
+            client::signal_with_start_starts_or_signals_the_running_chain,
+            shutdown::a_graceful_shutdown_finishes_attempts_and_hands_runs_over_at_once,
+            shutdown::a_shutdown_without_grace_gives_running_attempts_back_uncounted,
         }
     };
 }

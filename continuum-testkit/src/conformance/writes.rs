@@ -76,7 +76,7 @@ fn started(seq: u64) -> HistoryEvent {
 pub(crate) fn create(workflow_id: &str) -> RunWrite {
     let run = continuum::RunId::new_random();
     RunWrite {
-        create: Some(CreateRun { workflow_id: workflow_id.into() }),
+        create: Some(CreateRun::new(workflow_id)),
         append: RunAppend::events(Lease { run, token: 0 }, vec![started(1)]),
     }
 }
