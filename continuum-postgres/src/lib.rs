@@ -23,8 +23,8 @@
 //! use std::sync::Arc;
 //! use continuum_postgres::PostgresJournal;
 //!
-//! let journal = PostgresJournal::connect("postgres://postgres@127.0.0.1/app").await?;
-//! journal.migrate().await?;
+//! // The journal's tables live in schema `continuum`, beside the app's own.
+//! let journal = PostgresJournal::connect_and_migrate("postgres://postgres@127.0.0.1/app").await?;
 //! // continuum::Runtime::builder().journal(Arc::new(journal)) …
 //! # Ok(()) }
 //! ```
@@ -35,7 +35,8 @@
 //! [`JournalError::WriteRefused`]: continuum_core::error::JournalError::WriteRefused
 
 // One file per concern, so each is found by name: `connection` (the
-// handle, connecting), `migrate` (the schema), `listener` (LISTEN/NOTIFY),
+// handle, connecting), `options` (what to connect to), `migrate` (the
+// schema: applying, moving, checking), `listener` (LISTEN/NOTIFY),
 // `leases` (run leases and adoption), `commit` (the group commit: every
 // history write), `tasks` (claims, heartbeats, attempts), `mailbox`
 // (signals, and the work waiting for runs), `queries` (reading runs and
@@ -49,10 +50,12 @@ mod leases;
 mod listener;
 mod mailbox;
 mod migrate;
+mod options;
 mod queries;
 mod rows;
 mod tasks;
 mod versions;
 
 pub use crate::connection::{PostgresError, PostgresJournal};
-pub use crate::migrate::MIGRATOR;
+pub use crate::migrate::{MIGRATOR, migrate};
+pub use crate::options::{DEFAULT_SCHEMA, PostgresOptions};

@@ -25,8 +25,10 @@ async fn postgres_journal() -> JournalUnderTest {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
     // Short run leases: a runtime started after another one "died"
     // adopts its runs once their leases lapse.
-    let journal = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
-    journal.migrate().await.expect("migrate");
+    let journal = PostgresJournal::connect_and_migrate(db.url())
+        .await
+        .expect("connect")
+        .with_run_lease(Duration::from_millis(500));
     JournalUnderTest::new(journal).cleanup_with(async move {
         let _ = db.drop_database().await;
     })
@@ -45,8 +47,10 @@ mod postgres {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_undecodable_stored_event_fails_its_run_naming_the_seq_and_spares_others() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let pg = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
-    pg.migrate().await.expect("migrate");
+    let pg = PostgresJournal::connect_and_migrate(db.url())
+        .await
+        .expect("connect")
+        .with_run_lease(Duration::from_millis(500));
     let journal: Arc<dyn Journal> = Arc::new(pg.clone());
     let first = runtime(journal.clone()).await;
     let broken = first.start(two_signals, (), StartOptions::id("broken")).await.unwrap().id();
@@ -94,8 +98,7 @@ async fn one_remote_step(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowE
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_result_recorded_by_another_process_wakes_the_run_owner() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let pg = PostgresJournal::connect(db.url()).await.expect("connect");
-    pg.migrate().await.expect("migrate");
+    let pg = PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
     let journal: Arc<dyn Journal> = Arc::new(pg.clone());
     let slow_checks = EngineConfig { lease_renewal: Duration::from_secs(3600), ..EngineConfig::default() };
     let owner = Runtime::builder()
@@ -160,8 +163,7 @@ async fn short_timer(ctx: &WorkflowContext, ms: u64) -> Result<u64, WorkflowErro
 async fn a_cancel_from_another_process_racing_a_timer_ends_the_run_once() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
     let connect = || async {
-        let pg = PostgresJournal::connect(db.url()).await.expect("connect");
-        pg.migrate().await.expect("migrate");
+        let pg = PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
         Arc::new(pg) as Arc<dyn Journal>
     };
     let journal = connect().await;

@@ -27,8 +27,8 @@ async fn two_steps(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> 
 async fn a_database_restart_under_load_loses_nothing() {
     const RUNS: u32 = 200;
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let pg = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(1));
-    pg.migrate().await.expect("migrate");
+    let pg =
+        PostgresJournal::connect_and_migrate(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(1));
     let journal: Arc<dyn Journal> = Arc::new(pg.clone());
     let runtime = Runtime::builder()
         .journal(journal.clone())

@@ -15,8 +15,10 @@ async fn memory_journal() -> JournalUnderTest {
 
 async fn postgres_journal() -> JournalUnderTest {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let journal = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
-    journal.migrate().await.expect("migrate");
+    let journal = PostgresJournal::connect_and_migrate(db.url())
+        .await
+        .expect("connect")
+        .with_run_lease(Duration::from_millis(500));
     JournalUnderTest::new(journal).cleanup_with(async move {
         let _ = db.drop_database().await;
     })

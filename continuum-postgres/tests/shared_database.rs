@@ -12,13 +12,14 @@ use continuum_testkit::postgres::TestDatabase;
 
 async fn database() -> (TestDatabase, PostgresJournal) {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let pg = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(5));
-    pg.migrate().await.expect("migrate");
+    let pg =
+        PostgresJournal::connect_and_migrate(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(5));
     (db, pg)
 }
 
 async fn process(url: &str, serve: bool) -> Runtime {
-    let journal = PostgresJournal::connect(url).await.expect("connect").with_run_lease(Duration::from_secs(5));
+    let journal =
+        PostgresJournal::connect_and_migrate(url).await.expect("connect").with_run_lease(Duration::from_secs(5));
     let builder = Runtime::builder()
         .journal(Arc::new(journal) as Arc<dyn Journal>)
         .engine_config(EngineConfig { lease_renewal: Duration::from_millis(500), ..EngineConfig::default() });

@@ -20,7 +20,8 @@ async fn wait_for_go(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError
 }
 
 async fn runtime(url: &str) -> Runtime {
-    let journal = PostgresJournal::connect(url).await.expect("connect").with_run_lease(Duration::from_secs(2));
+    let journal =
+        PostgresJournal::connect_and_migrate(url).await.expect("connect").with_run_lease(Duration::from_secs(2));
     Runtime::builder()
         .journal(Arc::new(journal) as Arc<dyn Journal>)
         .workflow(wait_for_go)
@@ -50,7 +51,7 @@ async fn assert_none_stranded(
 async fn a_signal_racing_the_park_is_never_stranded() {
     const RUNS: u32 = 1000;
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    PostgresJournal::connect(db.url()).await.expect("connect").migrate().await.expect("migrate");
+    PostgresJournal::connect_and_migrate(db.url()).await.expect("connect and migrate");
     let starter = Arc::new(runtime(db.url()).await);
     let signaller = Arc::new(runtime(db.url()).await);
     let mut tasks = tokio::task::JoinSet::new();
@@ -92,10 +93,9 @@ async fn a_signal_sent_while_the_park_is_being_journaled_is_delivered_by_notify_
         // Leases and checks an hour long: the owner's periodic look at the
         // journal never runs during the test, so a signal reaches it
         // through NOTIFY or not at all.
-        PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(3600))
+        PostgresJournal::connect_and_migrate(db.url()).await.expect("connect").with_run_lease(Duration::from_secs(3600))
     };
     let pg = connect().await;
-    pg.migrate().await.expect("migrate");
     let hourly = EngineConfig { lease_renewal: Duration::from_secs(1800), ..EngineConfig::default() };
     // The owner's commits wait before they are sent: the window between a
     // run deciding to park and the park being journaled is widened, so a

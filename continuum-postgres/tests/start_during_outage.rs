@@ -30,10 +30,11 @@ async fn runtime(journal: PostgresJournal) -> Result<Runtime, continuum::Journal
 async fn a_process_starting_while_the_database_is_down_serves_once_it_is_back() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
     let connect = || async {
-        PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500))
+        PostgresJournal::connect_and_migrate(db.url())
+            .await
+            .expect("connect")
+            .with_run_lease(Duration::from_millis(500))
     };
-    let pg = connect().await;
-    pg.migrate().await.expect("migrate");
     // A run left behind by a process that died, for the next one to adopt.
     let first = runtime(connect().await).await.expect("first process");
     let run = first.start(nap, 1500, StartOptions::id("left-behind")).await.unwrap().id();

@@ -38,7 +38,10 @@ async fn pinned_v2(ctx: &WorkflowContext, n: u32) -> Result<String, WorkflowErro
 }
 
 async fn journal(db: &TestDatabase) -> Arc<dyn Journal> {
-    let pg = PostgresJournal::connect(db.url()).await.expect("connect").with_run_lease(Duration::from_millis(500));
+    let pg = PostgresJournal::connect_and_migrate(db.url())
+        .await
+        .expect("connect")
+        .with_run_lease(Duration::from_millis(500));
     Arc::new(pg)
 }
 
@@ -50,7 +53,7 @@ fn renewing_every(ms: u64) -> EngineConfig {
 async fn a_run_is_resumed_only_by_a_process_that_has_its_version() {
     const OLD: u32 = 20;
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    PostgresJournal::connect(db.url()).await.expect("connect").migrate().await.expect("migrate");
+    PostgresJournal::connect_and_migrate(db.url()).await.expect("connect and migrate");
 
     // The old deployment starts runs on version 1 and dies while they wait.
     let old = Runtime::builder()

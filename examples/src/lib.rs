@@ -226,4 +226,5 @@ pub mod subscription {
     }
 }
 
+pub mod onboarding;
 pub mod workload;

@@ -62,8 +62,7 @@ async fn a_run_parked_on_a_timer_in_a_killed_process_is_adopted_by_a_running_one
     use continuum::{Journal, RunStatus};
 
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let journal = continuum_postgres::PostgresJournal::connect(db.url()).await.expect("connect");
-    journal.migrate().await.expect("migrate");
+    let journal = continuum_postgres::PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
     let fast = [("CONTINUUM_RUN_LEASE_MS", "1500"), ("CONTINUUM_RENEW_MS", "300")];
     let mut owner = Command::new(WORKER)
         .args([db.url(), "start-timed", "order-9"])
@@ -125,8 +124,7 @@ async fn a_paused_worker_whose_run_was_taken_over_cannot_write_to_it() {
     use continuum::{Journal, RunStatus};
 
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let journal = continuum_postgres::PostgresJournal::connect(db.url()).await.expect("connect");
-    journal.migrate().await.expect("migrate");
+    let journal = continuum_postgres::PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
     let fast = [("CONTINUUM_RUN_LEASE_MS", "1000"), ("CONTINUUM_RENEW_MS", "200")];
     // The owner runs alone, so it certainly owns the run when frozen.
     let mut paused = Reaped(
@@ -231,7 +229,7 @@ async fn a_parent_killed_while_its_children_run_sees_each_child_complete_once() 
         .expect("start the first worker");
     let mut first = Reaped(first);
 
-    let journal = PostgresJournal::connect(db.url()).await.expect("connect");
+    let journal = PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
     let children_waiting = async {
         let root = loop {
             // The worker applies the schema; until then, nothing is there.

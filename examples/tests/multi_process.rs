@@ -80,8 +80,7 @@ async fn stuck(journal: &PostgresJournal) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_processes_finish_every_run_while_one_is_killed_and_restarted_twice() {
     let db = TestDatabase::create().await.unwrap_or_else(|e| panic!("{e}"));
-    let journal = PostgresJournal::connect(db.url()).await.expect("connect");
-    journal.migrate().await.expect("migrate");
+    let journal = PostgresJournal::connect_and_migrate(db.url()).await.expect("connect");
     let url = db.url().to_string();
 
     let half = RUNS / 2;

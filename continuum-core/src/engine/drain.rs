@@ -12,7 +12,7 @@ use tracing::{info, warn};
 
 use super::Engine;
 use crate::error::JournalError;
-use crate::journal::Lease;
+use crate::journal::{Lease, TaskLease};
 
 impl Engine {
     /// Stops taking new work: no orphaned run is adopted and no client
@@ -51,6 +51,15 @@ impl Engine {
             if let Err(e) = self.journal.finish_attempt(&task, result).await {
                 warn!(run_id = %task.run, seq = task.seq, error = %e, "activity result rejected at shutdown");
             }
+        }
+        // Tasks the last commits leased to this process's workers, which
+        // have stopped: back to the journal, their attempt not counted.
+        let leased: Vec<TaskLease> = std::mem::take(&mut self.dispatch)
+            .into_iter()
+            .map(|t| TaskLease { run: t.run, seq: t.seq, token: t.token })
+            .collect();
+        if let Err(e) = self.journal.release_tasks(&leased).await {
+            warn!(error = %e, tasks = leased.len(), "giving back tasks failed; their leases lapse instead");
         }
         let released = self.journal.release_runs(&leases, Duration::ZERO).await.map(|()| leases.len());
         // Other processes stop counting on this one for its versions.

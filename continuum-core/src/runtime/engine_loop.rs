@@ -16,7 +16,7 @@ use crate::clock::Clock;
 use crate::engine::Engine;
 use crate::error::{JournalError, StartError};
 use crate::ids::RunId;
-use crate::journal::{ActivityTask, RunWake};
+use crate::journal::{ActivityTask, RunWake, TaskLease};
 
 /// Commands gathered into one commit at most.
 const MAX_COMMANDS_PER_COMMIT: usize = 4096;
@@ -39,6 +39,7 @@ pub(super) async fn engine_loop(
     let mut next_reload = tokio::time::Instant::now();
     let mut starts: HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>> = HashMap::new();
     let journal = engine.journal().clone();
+    let mut handing = tokio::task::JoinSet::new();
     loop {
         let mut sleep_for = engine
             .next_timer_due()
@@ -61,7 +62,7 @@ pub(super) async fn engine_loop(
             biased;
             Some(done) = engine.next_commit(), if engine.in_flight() > 0 => engine.settle(done),
             c = rx.recv() => match c {
-                Some(Command::Release(reply)) => return release(engine, reply, &mut starts).await,
+                Some(Command::Release(reply)) => return release(engine, reply, &mut starts, handing).await,
                 Some(c) => stage(&mut engine, c, &mut starts).await,
                 None => return,
             },
@@ -76,7 +77,7 @@ pub(super) async fn engine_loop(
         // Everything that queued up meanwhile joins this commit.
         for _ in 0..MAX_COMMANDS_PER_COMMIT {
             match rx.try_recv() {
-                Ok(Command::Release(reply)) => return release(engine, reply, &mut starts).await,
+                Ok(Command::Release(reply)) => return release(engine, reply, &mut starts, handing).await,
                 Ok(c) => stage(&mut engine, c, &mut starts).await,
                 Err(_) => break,
             }
@@ -122,14 +123,29 @@ pub(super) async fn engine_loop(
                 let _ = reply.send(result);
             }
         }
+        let mut unsent = Vec::new();
         for task in engine.take_dispatch() {
-            let _ = local.send(task);
+            // The worker pool stopped (a shutdown): the task goes back to
+            // the journal for any worker, its attempt not counted.
+            if let Err(mpsc::error::SendError(task)) = local.send(task) {
+                unsent.push(TaskLease { run: task.run, seq: task.seq, token: task.token });
+            }
         }
+        if !unsent.is_empty() {
+            let journal = journal.clone();
+            handing.spawn(async move {
+                if let Err(e) = journal.release_tasks(&unsent).await {
+                    warn!(error = %e, tasks = unsent.len(), "giving back tasks failed; their leases lapse instead");
+                }
+            });
+        }
+        while handing.try_join_next().is_some() {}
         for (task, result) in engine.take_handed_back() {
             // Another process serves the run: record the result on the
-            // task; the journal tells the run's owner.
+            // task; the journal tells the run's owner. A shutdown waits
+            // for these before it ends.
             let journal = journal.clone();
-            tokio::spawn(async move {
+            handing.spawn(async move {
                 if let Err(e) = journal.finish_attempt(&task, result).await {
                     warn!(run_id = %task.run, seq = task.seq, error = %e, "activity result rejected");
                 }
@@ -196,7 +212,11 @@ async fn release(
     mut engine: Engine,
     reply: oneshot::Sender<Result<usize, JournalError>>,
     starts: &mut HashMap<RunId, oneshot::Sender<Result<RunId, StartError>>>,
+    mut handing: tokio::task::JoinSet<()>,
 ) {
+    // Results of other processes' runs are recorded before anything is
+    // let go: a result lost here would cost its task an attempt.
+    while handing.join_next().await.is_some() {}
     let released = engine.release_all().await;
     for (run, result) in engine.take_start_results() {
         if let Some(reply) = starts.remove(&run) {

@@ -171,7 +171,9 @@ pub(super) async fn pool_loop(
     let mut local_open = true;
     loop {
         if let Some(d) = draining.take_if(|_| attempts.is_empty()) {
-            // Tasks the engine handed over before it stopped doing so.
+            // Tasks the engine handed over before it stopped doing so;
+            // once closed, any it sends later it gives back itself.
+            local.close();
             let mut late = Vec::new();
             while let Ok(task) = local.try_recv() {
                 late.push(hold(&held, task, true));

@@ -19,7 +19,7 @@ use clap::Parser;
 use continuum::prelude::*;
 use continuum::{EngineConfig, StartError, WorkerConfig};
 use continuum_examples::workload::{install_oracle, plan};
-use continuum_postgres::PostgresJournal;
+use continuum_postgres::{PostgresJournal, PostgresOptions};
 use sqlx::postgres::PgPoolOptions;
 
 /// Command line.
@@ -60,15 +60,21 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     anyhow::ensure!(args.workers > 0 && args.index < args.workers, "--index must be below --workers");
     // The database may be restarting when this process starts.
-    let journal = PostgresJournal::connect_with_retry(&args.url, Duration::from_secs(120))
-        .await?
-        .with_run_lease(Duration::from_millis(args.run_lease_ms));
+    let options = PostgresOptions::new(&args.url)
+        .retry_for(Duration::from_secs(120))
+        .run_lease(Duration::from_millis(args.run_lease_ms))
+        .migrate(true);
     let mut tries = 0;
-    while let Err(e) = journal.migrate().await {
-        tries += 1;
-        anyhow::ensure!(tries < 60, "migrating failed {tries} times: {e}");
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    let journal = loop {
+        match PostgresJournal::connect_with(options.clone()).await {
+            Ok(journal) => break journal,
+            Err(e) => {
+                tries += 1;
+                anyhow::ensure!(tries < 60, "connecting and migrating failed {tries} times: {e}");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
     install_oracle(
         PgPoolOptions::new()
             .max_connections(8)

@@ -113,8 +113,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: &Args, url: &str) -> anyhow::Result<()> {
-    let journal = PostgresJournal::connect(url).await?;
-    journal.migrate().await?;
+    let journal = PostgresJournal::connect_and_migrate(url).await?;
     let journal = Arc::new(journal);
     let defaults = EngineConfig::default();
     let engine = EngineConfig {

@@ -25,7 +25,7 @@ use continuum::prelude::*;
 use continuum::{EngineConfig, Journal, RunOutcome, WorkerConfig};
 use continuum_examples::batch::ship_batch_slowly;
 use continuum_examples::orders::{reserve, ship, ship_order, timed_order};
-use continuum_postgres::PostgresJournal;
+use continuum_postgres::{PostgresJournal, PostgresOptions};
 
 fn env_ms(name: &str, default: u64) -> Duration {
     Duration::from_millis(std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default))
@@ -42,10 +42,13 @@ async fn main() -> anyhow::Result<()> {
         );
     };
     // A worker may start before its database: keep trying for a minute.
-    let journal = PostgresJournal::connect_with_retry(url, Duration::from_secs(60))
-        .await?
-        .with_run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000));
-    journal.migrate().await?;
+    let journal = PostgresJournal::connect_with(
+        PostgresOptions::new(url)
+            .retry_for(Duration::from_secs(60))
+            .run_lease(env_ms("CONTINUUM_RUN_LEASE_MS", 30_000))
+            .migrate(true),
+    )
+    .await?;
     let journal = Arc::new(journal);
     let runtime = Runtime::builder()
         .journal(journal.clone())

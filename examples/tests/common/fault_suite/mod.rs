@@ -166,12 +166,12 @@ pub async fn run(tier: &Tier, faults_asked: &[Fault]) -> Report {
         .expect("durable commits");
     admin.close().await;
     let pool = connect_pool(&url).await;
-    let journal = PostgresJournal::connect(&with_application_name(&url, "fault-suite")).await.expect("connect");
-    journal.migrate().await.expect("migrate");
+    let journal =
+        PostgresJournal::connect_and_migrate(&with_application_name(&url, "fault-suite")).await.expect("connect");
     sqlx::query(CREATE_ORACLE).execute(&pool).await.expect("create the oracle table");
     let client = Runtime::builder()
         .journal(Arc::new(
-            PostgresJournal::connect(&with_application_name(&url, "fault-client")).await.expect("connect"),
+            PostgresJournal::connect_and_migrate(&with_application_name(&url, "fault-client")).await.expect("connect"),
         ))
         .engine_config(EngineConfig { lease_renewal: Duration::from_millis(400), ..EngineConfig::default() })
         .start()
@@ -292,10 +292,13 @@ async fn settle(pool: &PgPool, tier: &Tier, sending: &mut tokio::task::JoinSet<(
 }
 
 async fn connect_pool(url: &str) -> PgPool {
+    // The oracle table is in public, the journal's tables in its schema.
+    let options: sqlx::postgres::PgConnectOptions =
+        with_application_name(url, "fault-suite").parse().expect("a database URL");
     PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(10))
-        .connect(&with_application_name(url, "fault-suite"))
+        .connect_with(options.options([("search_path", "public,continuum")]))
         .await
         .expect("connect the test's pool")
 }
