@@ -275,6 +275,13 @@ pub enum RunFailure {
         /// The error's `Display`.
         message: String,
     },
+    /// The chain's execution timeout passed before it ended
+    /// (`StartOptions::execution_timeout`).
+    #[error("the run's execution timeout passed at {deadline}")]
+    ExecutionTimedOut {
+        /// When the chain had to have ended.
+        deadline: chrono::DateTime<chrono::Utc>,
+    },
     /// The workflow panicked.
     #[error("workflow panicked: {message}")]
     Panicked {

@@ -49,6 +49,12 @@ pub enum Event {
         /// For a run started by `continue_as_new`: the run it continues.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         continued_from: Option<RunId>,
+        /// When the run's chain must have ended (its execution timeout,
+        /// counted from the chain's first start; a successor carries its
+        /// predecessor's): past it, the run fails with
+        /// [`RunFailure::ExecutionTimedOut`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        deadline: Option<DateTime<Utc>>,
     },
     /// Command: an activity was scheduled.
     ActivityScheduled {

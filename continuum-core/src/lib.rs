@@ -41,8 +41,8 @@ pub use crate::payload::{Payload, PayloadError};
 pub use crate::registry::Registry;
 pub use crate::retry::RetryPolicy;
 pub use crate::runtime::{
-    Client, IfRunning, Readiness, RunHandle, RunRef, Runtime, RuntimeBuilder, ShutdownReport, StartOptions,
-    WorkerConfig,
+    Client, IfRunning, Readiness, RunHandle, RunRef, Runtime, RuntimeBuilder, ShutdownReport, SignalDelivery,
+    StartOptions, WorkerConfig,
 };
 pub use crate::workflow::context::{
     ActivityCall, ChildCall, ChildHandle, ChildResult, Compensable, CompensableCall, Compensate, CompensateAll,

@@ -64,6 +64,16 @@ impl Journal for PostgresJournal {
         mailbox::send_signal(&self.pool, run, name, payload).await
     }
 
+    async fn send_signal_once(
+        &self,
+        run: RunId,
+        name: &str,
+        payload: Payload,
+        delivery_id: &str,
+    ) -> Result<Option<MailboxSignal>, JournalError> {
+        mailbox::send_signal_once(&self.pool, run, name, payload, delivery_id).await
+    }
+
     async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
         mailbox::mailbox(&self.pool, run).await
     }

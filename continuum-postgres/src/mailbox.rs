@@ -48,6 +48,80 @@ pub(crate) async fn send_signal(
     }
 }
 
+/// Puts a signal in a running run's mailbox unless its delivery id was
+/// delivered to the run's chain already (`None`).
+pub(crate) async fn send_signal_once(
+    pool: &PgPool,
+    run: RunId,
+    name: &str,
+    payload: Payload,
+    delivery_id: &str,
+) -> Result<Option<MailboxSignal>, JournalError> {
+    storable("signal name", name)?;
+    storable("signal delivery id", delivery_id)?;
+    let mut tx = pool.begin().await.map_err(backend)?;
+    let row: Option<(Uuid, String)> = sqlx::query_as("SELECT chain_root, status FROM continuum_runs WHERE id = $1")
+        .bind(run.0)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(backend)?;
+    let Some((root, _)) = row else { return Err(JournalError::RunNotFound(run)) };
+    // A duplicate is acknowledged even once the chain has ended.
+    let seen: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM continuum_signal_ids WHERE chain_root = $1 AND delivery_id = $2)",
+    )
+    .bind(root)
+    .bind(delivery_id)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(backend)?;
+    if seen {
+        return Ok(None);
+    }
+    // Locked (shared) so the run cannot end before this commits: the
+    // signal is in before its end, or refused as terminal.
+    let running: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM continuum_runs WHERE id = $1 AND status = 'running' FOR SHARE")
+            .bind(run.0)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+    if running.is_none() {
+        drop(tx);
+        return Err(missing_or_terminal(pool, run).await);
+    }
+    // Two senders of one id: the second waits on the key, then finds it.
+    let fresh = sqlx::query(
+        "INSERT INTO continuum_signal_ids (chain_root, delivery_id, run_id) VALUES ($1, $2, $3)          ON CONFLICT DO NOTHING",
+    )
+    .bind(root)
+    .bind(delivery_id)
+    .bind(run.0)
+    .execute(&mut *tx)
+    .await
+    .map_err(backend)?
+    .rows_affected();
+    if fresh == 0 {
+        return Ok(None);
+    }
+    let id: i64 =
+        sqlx::query_scalar("INSERT INTO continuum_signals (run_id, name, payload) VALUES ($1, $2, $3) RETURNING id")
+            .bind(run.0)
+            .bind(name)
+            .bind(payload.as_json())
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+    sqlx::query("SELECT pg_notify($1, $2::text)")
+        .bind(RUNS_CHANNEL)
+        .bind(run.0.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+    tx.commit().await.map_err(backend)?;
+    Ok(Some(MailboxSignal { id: to_u64(id), name: name.to_owned(), payload }))
+}
+
 /// The run's unconsumed signals, oldest first.
 pub(crate) async fn mailbox(pool: &PgPool, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
     let rows: Vec<(i64, String, String)> =

@@ -121,6 +121,7 @@ fn started(workflow_id: &str) -> RunWrite {
                     input: continuum::Payload::unit(),
                     parent: None,
                     continued_from: None,
+                    deadline: None,
                 },
             }],
         ),

@@ -216,6 +216,16 @@ impl Journal for FaultyJournal {
         self.enter(Op::SendSignal).await?;
         self.inner.send_signal(run, name, payload).await
     }
+    async fn send_signal_once(
+        &self,
+        run: RunId,
+        name: &str,
+        payload: Payload,
+        delivery_id: &str,
+    ) -> Result<Option<MailboxSignal>, JournalError> {
+        self.enter(Op::SendSignal).await?;
+        self.inner.send_signal_once(run, name, payload, delivery_id).await
+    }
     async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {
         self.enter(Op::Mailbox).await?;
         self.inner.mailbox(run).await

@@ -227,6 +227,7 @@ impl TestEnv {
             input,
             check_input: false,
             reuse: IdReuse::default(),
+            execution_timeout: None,
         };
         let id = self.rt.block_on(self.engine.start(req))?;
         self.drive();
@@ -243,6 +244,7 @@ impl TestEnv {
             input,
             check_input: true,
             reuse: IdReuse::default(),
+            execution_timeout: None,
         };
         let id = self.rt.block_on(self.engine.start(req))?;
         self.drive();

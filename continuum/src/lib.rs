@@ -11,8 +11,9 @@ pub use continuum_core::{
     EngineStats, ErasedWorkflow, Event, HistoryEvent, IdReuse, IfRunning, InMemoryJournal, IntoActivityError, Journal,
     JournalError, ParentRef, Payload, PayloadError, Readiness, Registry, ReplayDriftError, Replayed, RetryPolicy,
     RunFailure, RunHandle, RunId, RunInfo, RunOutcome, RunRef, RunStatus, Runtime, RuntimeBuilder, Seq, ShutdownReport,
-    SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartChild, StartError, StartOptions,
-    SystemClock, ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext, WorkflowError,
+    SignalDelivery, SignalError, SignalSendError, SignalWait, SiteId, SiteInfo, Sleep, StartChild, StartError,
+    StartOptions, SystemClock, ValueKind, VersionHash, VirtualClock, WorkerConfig, Workflow, WorkflowContext,
+    WorkflowError,
 };
 pub use continuum_macros::{activity, pure, workflow, workflows};
 

@@ -1,5 +1,6 @@
 //! Cancellation: journaling `RunCancelled` for a run (live here, parked,
-//! or held by no one here) and cascading to its running descendants.
+//! or held by no one here) and cascading to its running descendants; the
+//! same end for a run whose execution timeout passed (`RunFailed`).
 //!
 //! A run that already ended, in memory or in the journal, keeps its end:
 //! the cancel reports it instead of writing a second terminal event.
@@ -7,7 +8,7 @@
 use tracing::{info, warn};
 
 use super::Engine;
-use crate::error::{CancelError, JournalError};
+use crate::error::{CancelError, JournalError, RunFailure};
 use crate::event::Event;
 use crate::ids::RunId;
 use crate::journal::RunStatus;
@@ -73,6 +74,19 @@ impl Engine {
             )))),
             Err(e) => Err(CancelError::Journal(e)),
         }
+    }
+
+    /// Ends a live run whose execution timeout passed: journals `RunFailed`
+    /// with [`RunFailure::ExecutionTimedOut`], then cancels its running
+    /// descendants. A run that ended meanwhile keeps its end.
+    pub(super) async fn expire(&mut self, run: RunId) {
+        let Some(live) = self.live.get_mut(&run) else { return };
+        let Some(deadline) = live.deadline.filter(|_| !live.terminal) else { return };
+        warn!(run_id = %run, workflow = live.workflow.name, %deadline, "the run's execution timeout passed; failing it");
+        let now = self.clock.now();
+        live.cancel(Event::RunFailed { failure: RunFailure::ExecutionTimedOut { deadline } }, now);
+        self.mark_dirty(run);
+        self.cancel_descendants(run, Some(format!("the execution timeout of its ancestor {run} passed"))).await;
     }
 
     /// Cancels the running descendants of a cancelled run, level by level.

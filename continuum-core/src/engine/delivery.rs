@@ -222,6 +222,7 @@ impl Engine {
         let now = self.clock.now();
         let due = self.timers.take_due(now);
         let fired = due.len();
+        let mut expired = Vec::new();
         for (at, run, seq, kind) in due {
             if !self.ensure_live(run).await {
                 // A run kept parked could not be loaded for a transient
@@ -236,9 +237,16 @@ impl Engine {
                 live.inbox.push_back(match kind {
                     TimerKind::Timer => Inbound::TimerFired(seq),
                     TimerKind::SignalTimeout => Inbound::SignalTimedOut(seq),
+                    TimerKind::RunDeadline => {
+                        expired.push(run);
+                        continue;
+                    }
                 });
             }
             self.pump(run);
+        }
+        for run in expired {
+            self.expire(run).await;
         }
         fired
     }

@@ -92,6 +92,7 @@ impl Engine {
                     Event::SignalAwaited { timeout_at: Some(at), .. } if live.is_open(ev.seq) => {
                         plan.arms.push((*at, ev.seq, TimerKind::SignalTimeout));
                     }
+                    Event::RunStarted { deadline: Some(at), .. } => plan.arms.push((*at, 0, TimerKind::RunDeadline)),
                     Event::RunContinuedAsNew { next, .. } => plan.continued = Some(*next),
                     other => {
                         if let Some(o) = RunOutcome::from_event(other) {

@@ -203,6 +203,9 @@ impl Engine {
                     | OpenCommand::Child => {}
                 }
             }
+            if let Some(at) = live.deadline {
+                self.timers.arm(at, run, 0, TimerKind::RunDeadline);
+            }
             for (_, signal) in pending.signals {
                 live.offer_signal(signal);
             }

@@ -81,6 +81,8 @@ pub(crate) struct LiveRun {
     pub(crate) continued: Option<(RunId, Payload)>,
     /// Set once the run has produced its terminal event.
     pub(crate) terminal: bool,
+    /// When the run's chain must have ended (from its `RunStarted`).
+    pub(crate) deadline: Option<DateTime<Utc>>,
     pub(crate) last_active: u64,
 }
 
@@ -114,6 +116,10 @@ impl LiveRun {
         now: DateTime<Utc>,
         limits: Limits,
     ) -> (Self, Option<RunFailure>) {
+        let deadline = match history.first().map(|e| &e.event) {
+            Some(Event::RunStarted { deadline, .. }) => *deadline,
+            _ => None,
+        };
         let start = match history.first().map(|e| (&e.event, e.seq)) {
             Some((Event::RunStarted { input, .. }, seq)) => Ok((input.clone(), seq)),
             _ => {
@@ -151,6 +157,7 @@ impl LiveRun {
             dirty: false,
             continued: None,
             terminal: false,
+            deadline,
             last_active: 0,
         };
         (live, failure)

@@ -36,6 +36,23 @@ pub struct StartRequest {
     pub check_input: bool,
     /// When an id held by a chain that ended may be taken over.
     pub reuse: IdReuse,
+    /// The chain's execution timeout, counted from now.
+    pub execution_timeout: Option<std::time::Duration>,
+}
+
+/// Where a new run comes from: its parent (a child), the run it
+/// continues (a successor), and its execution deadline.
+struct Origin {
+    parent: Option<ParentRef>,
+    continued_from: Option<RunId>,
+    deadline: Deadline,
+}
+
+/// A new run's execution deadline: a timeout counted from its creation,
+/// or its chain's deadline (a successor's).
+enum Deadline {
+    After(Option<std::time::Duration>),
+    At(Option<chrono::DateTime<chrono::Utc>>),
 }
 
 impl Engine {
@@ -81,7 +98,14 @@ impl Engine {
             self.deferred_starts.entry(workflow_id).or_default().push_back((id, req));
             return Ok(id);
         }
-        self.stage_new_run(workflow, id, CreateRun { workflow_id, reuse: req.reuse }, req.input, None, None);
+        let deadline = Deadline::After(req.execution_timeout);
+        self.stage_new_run(
+            workflow,
+            id,
+            CreateRun { workflow_id, reuse: req.reuse },
+            req.input,
+            Origin { parent: None, continued_from: None, deadline },
+        );
         Ok(id)
     }
 
@@ -104,7 +128,14 @@ impl Engine {
                 match self.registry.workflow(&req.workflow).cloned() {
                     Some(workflow) => {
                         let create = CreateRun { workflow_id: workflow_id.to_owned(), reuse: req.reuse };
-                        self.stage_new_run(workflow, id, create, req.input, None, None);
+                        let deadline = Deadline::After(req.execution_timeout);
+                        self.stage_new_run(
+                            workflow,
+                            id,
+                            create,
+                            req.input,
+                            Origin { parent: None, continued_from: None, deadline },
+                        );
                     }
                     None => self.start_results.push((id, Err(StartError::UnknownWorkflow { name: req.workflow }))),
                 }
@@ -124,10 +155,14 @@ impl Engine {
         id: RunId,
         create: CreateRun,
         input: Payload,
-        parent: Option<ParentRef>,
-        continued_from: Option<RunId>,
+        origin: Origin,
     ) {
+        let Origin { parent, continued_from, deadline } = origin;
         let now = self.clock.now();
+        let deadline = match deadline {
+            Deadline::After(timeout) => timeout.map(|t| crate::clock::add(now, t)),
+            Deadline::At(at) => at,
+        };
         let started = HistoryEvent {
             seq: 1,
             at: now,
@@ -137,6 +172,7 @@ impl Engine {
                 input,
                 parent,
                 continued_from,
+                deadline,
             },
         };
         let lease = Lease { run: id, token: 0 };
@@ -178,7 +214,8 @@ impl Engine {
         // its very first step, created in this same commit, pass it on.
         // A successor claims no id: reuse does not apply to it.
         let create = CreateRun { workflow_id: live.workflow_id.clone(), reuse: IdReuse::Never };
-        self.stage_new_run(workflow, next, create, input, parent, Some(run));
+        let deadline = Deadline::At(live.deadline);
+        self.stage_new_run(workflow, next, create, input, Origin { parent, continued_from: Some(run), deadline });
     }
 
     /// Stages the creation of a child a live command asked for, in the
@@ -195,7 +232,13 @@ impl Engine {
         debug!(run_id = %parent, child_id = %child.child, workflow = workflow.name, "starting a child run");
         // A child's id is its run id, derived from its parent: never reused.
         let create = CreateRun { workflow_id: child.child.to_string(), reuse: IdReuse::Never };
-        self.stage_new_run(workflow, child.child, create, child.input, Some(parent_ref), None);
+        self.stage_new_run(
+            workflow,
+            child.child,
+            create,
+            child.input,
+            Origin { parent: Some(parent_ref), continued_from: None, deadline: Deadline::At(None) },
+        );
         Ok(())
     }
 }

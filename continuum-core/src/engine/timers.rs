@@ -15,6 +15,8 @@ pub(crate) enum TimerKind {
     Timer,
     /// The timeout of a `ctx.signal(..).timeout(..)` wait.
     SignalTimeout,
+    /// The run's execution timeout (seq 0).
+    RunDeadline,
 }
 
 #[derive(Default)]

@@ -47,6 +47,8 @@ struct State {
     /// Versions registered by the runtimes on this journal, per process,
     /// with when the registration lapses.
     versions: HashMap<Uuid, (Vec<ServedVersion>, DateTime<Utc>)>,
+    /// Signal delivery ids delivered, per chain (its first run).
+    signal_ids: std::collections::HashSet<(RunId, String)>,
 }
 
 struct RunRow {
@@ -150,6 +152,17 @@ impl State {
 
     /// Checks and applies one run's write; nothing is changed if it fails.
     /// The status of the chain rooted at `root`: its tip's.
+    /// The first run of `run`'s continue-as-new chain.
+    fn chain_root(&self, run: RunId) -> RunId {
+        let mut root = run;
+        while let Some(Event::RunStarted { continued_from: Some(prev), .. }) =
+            self.runs.get(&root).and_then(|r| r.events.first()).map(|e| &e.event)
+        {
+            root = *prev;
+        }
+        root
+    }
+
     fn chain_status(&self, root: RunId) -> RunStatus {
         let mut tip = root;
         while let Some(next) = self.runs.get(&tip).and_then(|r| r.continued_to) {
@@ -450,6 +463,33 @@ impl Journal for InMemoryJournal {
         // may have sent it).
         let _ = self.wakes.send(RunWake::Run(run));
         Ok(signal)
+    }
+
+    async fn send_signal_once(
+        &self,
+        run: RunId,
+        name: &str,
+        payload: Payload,
+        delivery_id: &str,
+    ) -> Result<Option<MailboxSignal>, JournalError> {
+        let mut st = self.lock();
+        let status = st.row(run)?.info.status;
+        let key = (st.chain_root(run), delivery_id.to_owned());
+        if st.signal_ids.contains(&key) {
+            return Ok(None);
+        }
+        if status.is_terminal() {
+            return Err(JournalError::RunTerminal { run, status });
+        }
+        st.signal_ids.insert(key);
+        st.next_signal += 1;
+        let signal = MailboxSignal { id: st.next_signal, name: name.to_owned(), payload };
+        if let Some(row) = st.runs.get_mut(&run) {
+            row.mailbox.push_back(signal.clone());
+        }
+        drop(st);
+        let _ = self.wakes.send(RunWake::Run(run));
+        Ok(Some(signal))
     }
 
     async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError> {

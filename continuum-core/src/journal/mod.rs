@@ -134,6 +134,20 @@ pub trait Journal: Send + Sync + 'static {
     /// runs.
     async fn send_signal(&self, run: RunId, name: &str, payload: Payload) -> Result<MailboxSignal, JournalError>;
 
+    /// Puts a signal in the run's mailbox unless a signal with
+    /// `delivery_id` was already delivered to any run of its
+    /// continue-as-new chain: `Ok(None)` then, and nothing is written —
+    /// also when the chain has ended since. Otherwise as
+    /// [`send_signal`](Self::send_signal). Concurrent sends of one id
+    /// deliver it once.
+    async fn send_signal_once(
+        &self,
+        run: RunId,
+        name: &str,
+        payload: Payload,
+        delivery_id: &str,
+    ) -> Result<Option<MailboxSignal>, JournalError>;
+
     /// The run's unconsumed signals, oldest first.
     async fn mailbox(&self, run: RunId) -> Result<Vec<MailboxSignal>, JournalError>;
 

@@ -41,6 +41,7 @@ impl NewRun {
                 input: self.input,
                 parent: None,
                 continued_from: None,
+                deadline: None,
             },
         };
         RunWrite {

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::Command;
 use super::handle::RunHandle;
-use super::options::{IfRunning, RunRef, StartOptions};
+use super::options::{IfRunning, RunRef, SignalDelivery, StartOptions};
 use super::remote_outcomes::{recorded_outcome_of, watch_remote_outcomes};
 use crate::clock::{Clock, SystemClock};
 use crate::engine::{Engine, EngineConfig, Outcomes};
@@ -226,15 +226,17 @@ impl Client {
         for _ in 0..8 {
             let run = RunId::new_random();
             let workflow_id = options.workflow_id.clone().unwrap_or_else(|| run.to_string());
+            let now = chrono::Utc::now();
             let started = HistoryEvent {
                 seq: 1,
-                at: chrono::Utc::now(),
+                at: now,
                 event: Event::RunStarted {
                     workflow: workflow.to_owned(),
                     version,
                     input: input.clone(),
                     parent: None,
                     continued_from: None,
+                    deadline: options.execution_timeout.map(|t| crate::clock::add(now, t)),
                 },
             };
             let write = RunWrite {
@@ -349,6 +351,62 @@ impl Client {
         let payload = self.encode(body, std::any::type_name::<T>()).map_err(SignalSendError::Encode)?;
         let run = self.lookup(target.into()).await?;
         self.send_to_chain(run, name, payload).await.map(|_| ())
+    }
+
+    /// Sends a signal at most once: `delivery_id` names this delivery, and
+    /// a signal with an id already delivered to the chain (any of its
+    /// runs, even once it ended) is acknowledged with
+    /// [`SignalDelivery::Duplicate`] and dropped — never consumed twice. For
+    /// a sender that retries after an unknown outcome (a timeout, a
+    /// crash): send again with the same id.
+    ///
+    /// An empty id, one over [`MAX_DELIVERY_ID_BYTES`](super::MAX_DELIVERY_ID_BYTES)
+    /// or one with a NUL is refused with `JournalError::InvalidInput`.
+    pub async fn signal_with_id<T: Serialize>(
+        &self,
+        target: impl Into<RunRef>,
+        name: &str,
+        body: &T,
+        delivery_id: &str,
+    ) -> Result<SignalDelivery, SignalSendError> {
+        let invalid = |detail: &str| {
+            SignalSendError::Journal(JournalError::InvalidInput { what: "signal delivery id", detail: detail.into() })
+        };
+        if delivery_id.is_empty() {
+            return Err(invalid("is empty"));
+        }
+        if delivery_id.len() > super::MAX_DELIVERY_ID_BYTES {
+            return Err(invalid(&format!("is over {} bytes", super::MAX_DELIVERY_ID_BYTES)));
+        }
+        if delivery_id.contains('\0') {
+            return Err(invalid("contains a NUL character"));
+        }
+        let payload = self.encode(body, std::any::type_name::<T>()).map_err(SignalSendError::Encode)?;
+        let run = self.lookup(target.into()).await?;
+        let journal = &self.inner.journal;
+        let mut run = run;
+        loop {
+            let tip = journal.chain_tip(run).await.map_err(|e| match e {
+                JournalError::RunNotFound(r) => SignalSendError::RunNotFound(r),
+                other => SignalSendError::Journal(other),
+            })?;
+            match journal.send_signal_once(tip, name, payload.clone(), delivery_id).await {
+                Ok(Some(signal)) => {
+                    if let Some(engine) = &self.inner.engine {
+                        let _ = engine.send(Command::Signal(tip, signal));
+                    }
+                    return Ok(SignalDelivery::Delivered);
+                }
+                Ok(None) => return Ok(SignalDelivery::Duplicate),
+                // It continued between the two reads: follow it again.
+                Err(JournalError::RunTerminal { status: RunStatus::Continued, .. }) => run = tip,
+                Err(JournalError::RunNotFound(r)) => return Err(SignalSendError::RunNotFound(r)),
+                Err(JournalError::RunTerminal { run, status }) => {
+                    return Err(SignalSendError::RunTerminal { run, status });
+                }
+                Err(other) => return Err(SignalSendError::Journal(other)),
+            }
+        }
     }
 
     /// Puts a signal in the mailbox of the live tip of `run`'s chain.

@@ -24,7 +24,7 @@ pub use self::builder::RuntimeBuilder;
 pub use self::client::Client;
 use self::client::Started;
 pub use self::handle::{RunHandle, decode_outcome};
-pub use self::options::{IfRunning, RunRef, StartOptions};
+pub use self::options::{IfRunning, MAX_DELIVERY_ID_BYTES, RunRef, SignalDelivery, StartOptions};
 pub use self::readiness::Readiness;
 use self::readiness::ReadinessCell;
 pub use self::shutdown::ShutdownReport;
@@ -150,6 +150,7 @@ impl Runtime {
                 input: input.clone(),
                 check_input,
                 reuse: options.reuse,
+                execution_timeout: options.execution_timeout,
             };
             let (reply, rx) = oneshot::channel();
             self.inner.tx.send(Command::Start(request, reply)).map_err(|_| StartError::Shutdown)?;
@@ -182,6 +183,18 @@ impl Runtime {
         body: &T,
     ) -> Result<(), SignalSendError> {
         self.inner.client.signal(target, name, body).await
+    }
+
+    /// Sends a signal at most once per chain, named by `delivery_id` (see
+    /// [`Client::signal_with_id`]).
+    pub async fn signal_with_id<T: Serialize>(
+        &self,
+        target: impl Into<RunRef>,
+        name: &str,
+        body: &T,
+        delivery_id: &str,
+    ) -> Result<SignalDelivery, SignalSendError> {
+        self.inner.client.signal_with_id(target, name, body, delivery_id).await
     }
 
     /// Cancels a run, by run id or workflow id (a chain: its live tip),

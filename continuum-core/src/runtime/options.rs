@@ -20,6 +20,12 @@ pub struct StartOptions {
     pub reuse: IdReuse,
     /// What to do when a chain holding the id is still running.
     pub if_running: IfRunning,
+    /// How long the run and its `continue_as_new` successors may take, from
+    /// this start: past it the live run fails with
+    /// [`RunFailure::ExecutionTimedOut`](crate::error::RunFailure::ExecutionTimedOut)
+    /// and its running children are cancelled. `None` (the default): no
+    /// limit.
+    pub execution_timeout: Option<std::time::Duration>,
 }
 
 /// What a start does when a chain of runs holding its workflow id is
@@ -65,6 +71,13 @@ impl StartOptions {
     #[must_use]
     pub fn terminate_if_running(mut self) -> Self {
         self.if_running = IfRunning::Terminate;
+        self
+    }
+
+    /// Limits how long the run and its successors may take (see
+    /// [`execution_timeout`](Self::execution_timeout)).
+    pub fn execution_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.execution_timeout = Some(timeout);
         self
     }
 }
@@ -118,3 +131,18 @@ impl std::fmt::Display for RunRef {
         }
     }
 }
+
+/// How a signal sent with a delivery id
+/// ([`Client::signal_with_id`](super::Client::signal_with_id)) was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SignalDelivery {
+    /// The signal is in the mailbox of the chain's live run.
+    Delivered,
+    /// A signal with this delivery id was already delivered to the chain
+    /// (a retried send): acknowledged, and dropped.
+    Duplicate,
+}
+
+/// The longest signal delivery id, in bytes.
+pub const MAX_DELIVERY_ID_BYTES: usize = 255;

@@ -144,3 +144,47 @@ pub async fn signal_with_start_starts_or_signals_the_running_chain(journal: Arc<
     assert_eq!(again.id(), first.id(), "the running chain got the signal");
     assert_eq!(first.result(Duration::from_secs(10)).await.unwrap(), 102);
 }
+
+/// A signal sent with a delivery id is delivered once per chain: a resend
+/// (also a concurrent one, also after the chain continued as new or
+/// ended) is acknowledged as a duplicate and never consumed.
+pub async fn a_signal_delivery_id_is_delivered_once_per_chain(journal: Arc<dyn Journal>) {
+    use continuum::SignalDelivery::{Delivered, Duplicate};
+    let rt = runtime(journal.clone()).await;
+    let id = format!("dedup-{}", continuum::RunId::new_random());
+    // `billing` takes four `charge` signals, continuing as new after each
+    // of the first three, and returns their sum.
+    let run = rt.start(super::continue_as_new::billing, (0, 0), StartOptions::id(&id)).await.unwrap();
+    let client = Client::new(journal.clone());
+    let (a, b) = tokio::join!(
+        client.signal_with_id(id.as_str(), "charge", &1u32, "c0"),
+        rt.signal_with_id(id.as_str(), "charge", &1u32, "c0"),
+    );
+    let mut both = [a.unwrap(), b.unwrap()];
+    both.sort_by_key(|d| *d == Duplicate);
+    assert_eq!(both, [Delivered, Duplicate], "concurrent sends of one id deliver it once");
+    for (i, amount) in [(1, 10u32), (2, 100), (3, 1000)] {
+        // A resend of the previous id, to whichever run of the chain is
+        // live now.
+        let previous = format!("c{}", i - 1);
+        assert_eq!(client.signal_with_id(id.as_str(), "charge", &5000u32, &previous).await.unwrap(), Duplicate);
+        let fresh = format!("c{i}");
+        assert_eq!(client.signal_with_id(id.as_str(), "charge", &amount, &fresh).await.unwrap(), Delivered);
+    }
+    let total = client.await_outcome(id.as_str(), Duration::from_secs(10)).await.unwrap();
+    assert_eq!(total, RunOutcome::Completed(continuum::Payload::encode(&1111u32).unwrap()), "no duplicate consumed");
+    assert_eq!(client.signal_with_id(id.as_str(), "charge", &1u32, "c2").await.unwrap(), Duplicate, "after the end");
+    assert!(matches!(
+        client.signal_with_id(id.as_str(), "charge", &1u32, "c9").await,
+        Err(continuum::SignalSendError::RunTerminal { .. })
+    ));
+    assert!(matches!(
+        client.signal_with_id(run.id(), "charge", &1u32, "").await,
+        Err(continuum::SignalSendError::Journal(continuum::JournalError::InvalidInput { .. }))
+    ));
+    let long = "x".repeat(continuum::runtime::MAX_DELIVERY_ID_BYTES + 1);
+    assert!(matches!(
+        client.signal_with_id(run.id(), "charge", &1u32, &long).await,
+        Err(continuum::SignalSendError::Journal(continuum::JournalError::InvalidInput { .. }))
+    ));
+}

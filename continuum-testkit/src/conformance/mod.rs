@@ -46,7 +46,8 @@
 //! Each is a `pub async fn name(journal: Arc<dyn Journal>)` in the module
 //! of its area — [`runs`] (runs and crashes), [`signals`], [`tasks`]
 //! (activities and tasks), [`commit`] (the group commit), [`children`],
-//! [`sagas`], [`patches`], [`continue_as_new`], [`client`], [`shutdown`] — with the workflows and
+//! [`sagas`], [`patches`], [`continue_as_new`], [`client`], [`shutdown`],
+//! [`timeouts`] — with the workflows and
 //! activities it uses beside it. Tests that crash a process drop its
 //! runtime and start another over the same journal. [`harness`] holds the
 //! runtime and probes they share, public for a backend's own tests.
@@ -71,6 +72,7 @@ pub mod sagas;
 pub mod shutdown;
 pub mod signals;
 pub mod tasks;
+pub mod timeouts;
 mod writes;
 
 /// A journal for one conformance test, and what to do once the test is
@@ -162,6 +164,9 @@ macro_rules! conformance_tests {
             client::a_workflow_id_is_reused_after_its_chain_ended_as_the_policy_allows,
             client::a_start_attaches_to_or_terminates_the_running_chain_on_request,
             client::signal_with_start_starts_or_signals_the_running_chain,
+            client::a_signal_delivery_id_is_delivered_once_per_chain,
+            timeouts::a_chain_past_its_execution_timeout_fails_timed_out,
+            timeouts::a_parent_past_its_execution_timeout_cancels_its_children,
             shutdown::a_graceful_shutdown_finishes_attempts_and_hands_runs_over_at_once,
             shutdown::a_shutdown_without_grace_gives_running_attempts_back_uncounted,
         }

@@ -69,6 +69,7 @@ fn started(seq: u64) -> HistoryEvent {
             input: Payload::unit(),
             parent: None,
             continued_from: None,
+            deadline: None,
         },
     }
 }
