@@ -12,8 +12,8 @@ use continuum_core::error::JournalError;
 use continuum_core::event::HistoryEvent;
 use continuum_core::ids::RunId;
 use continuum_core::journal::{
-    ActivityTask, AttemptResult, Claim, Journal, Lease, MailboxSignal, NewRun, PendingWork, RunAppend, RunInfo,
-    RunStatus, RunWake, RunWrite, Servable, ServedVersion, StoredResult, TaskLease, TaskOutcome, Written,
+    ActivityTask, AttemptResult, Claim, Journal, Lease, LoadedRun, MailboxSignal, NewRun, PendingWork, RunAppend,
+    RunInfo, RunStatus, RunWake, RunWrite, Servable, ServedVersion, StoredResult, TaskLease, TaskOutcome, Written,
 };
 use continuum_core::payload::Payload;
 use tokio::sync::broadcast;
@@ -166,6 +166,10 @@ impl Journal for PostgresJournal {
 
     async fn release_run(&self, lease: &Lease, backoff: Duration) -> Result<(), JournalError> {
         leases::release(&self.pool, lease, backoff).await
+    }
+
+    async fn load_runs(&self, runs: &[RunId]) -> Result<Vec<LoadedRun>, JournalError> {
+        leases::load_many(&self.pool, self.run_lease, runs).await
     }
 
     async fn release_runs(&self, leases: &[Lease], backoff: Duration) -> Result<(), JournalError> {

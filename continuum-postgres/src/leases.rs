@@ -12,13 +12,16 @@ use std::time::Duration;
 
 use continuum_core::error::JournalError;
 use continuum_core::ids::RunId;
-use continuum_core::journal::{Lease, Servable};
+use std::sync::Arc;
+
+use continuum_core::journal::{Lease, LoadedRun, Servable};
+use sqlx::Row;
 use sqlx::postgres::PgPool;
 use uuid::Uuid;
 
 use crate::listener::{ADOPT_HINT, RUNS_CHANNEL};
 use crate::queries::missing_or_terminal;
-use crate::rows::{backend, parse_status, secs, to_i64, to_u64};
+use crate::rows::{self, backend, parse_status, secs, to_i64, to_u64};
 
 /// A fresh token for a running run, whoever held it before.
 pub(crate) async fn acquire(pool: &PgPool, run_lease: Duration, run: RunId) -> Result<Lease, JournalError> {
@@ -195,4 +198,46 @@ pub(crate) async fn release_many(pool: &PgPool, leases: &[Lease], backoff: Durat
     .await
     .map_err(backend)?;
     Ok(())
+}
+
+/// Takes over many runs and reads their rows and histories: one statement
+/// for the leases (rows locked in id order) and one for the events.
+pub(crate) async fn load_many(
+    pool: &PgPool,
+    run_lease: Duration,
+    runs: &[RunId],
+) -> Result<Vec<LoadedRun>, JournalError> {
+    if runs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = runs.iter().map(|r| r.0).collect();
+    let rows = sqlx::query(
+        "UPDATE continuum_runs r SET lease_token = nextval('continuum_lease_token'), \
+                lease_until = now() + make_interval(secs => $2) \
+         WHERE r.id IN (SELECT id FROM continuum_runs WHERE id = ANY($1) AND status = 'running' \
+                        ORDER BY id FOR UPDATE) \
+         RETURNING r.id, r.lease_token, r.workflow_id, r.workflow, r.version, r.status, r.started_at, \
+                   r.last_seq, r.parent_id, r.parent_seq, r.depth",
+    )
+    .bind(&ids)
+    .bind(secs(run_lease))
+    .fetch_all(pool)
+    .await
+    .map_err(backend)?;
+    let mut taken = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: Uuid = row.try_get("id").map_err(backend)?;
+        let token: i64 = row.try_get("lease_token").map_err(backend)?;
+        let run = RunId(id);
+        taken.push((rows::run_info(run, row)?, Lease { run, token: to_u64(token) }));
+    }
+    let taken_ids: Vec<Uuid> = taken.iter().map(|(i, _)| i.id.0).collect();
+    let mut histories = crate::queries::histories(pool, &taken_ids).await?;
+    Ok(taken
+        .into_iter()
+        .map(|(info, lease)| {
+            let history = histories.remove(&info.id).unwrap_or_else(|| Ok(Arc::from(Vec::new())));
+            LoadedRun { info, lease, history }
+        })
+        .collect())
 }

@@ -6,6 +6,7 @@
 //! Read-only: plain `SELECT`s outside any transaction, never a lock, so a
 //! query never blocks a writer and is never fenced; nothing here writes.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use continuum_core::error::JournalError;
@@ -88,6 +89,32 @@ pub(crate) async fn history(pool: &PgPool, run: RunId) -> Result<Arc<[HistoryEve
         })
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Arc::from(events))
+}
+
+/// The histories of many runs in one query; a run whose events do not
+/// all decode gets `CorruptEvent` naming the first that does not.
+pub(crate) async fn histories(
+    pool: &PgPool,
+    runs: &[Uuid],
+) -> Result<HashMap<RunId, Result<Arc<[HistoryEvent]>, JournalError>>, JournalError> {
+    let rows: Vec<(Uuid, i64, String)> =
+        sqlx::query_as("SELECT run_id, seq, event FROM continuum_events WHERE run_id = ANY($1) ORDER BY run_id, seq")
+            .bind(runs)
+            .fetch_all(pool)
+            .await
+            .map_err(backend)?;
+    let mut events: HashMap<RunId, Result<Vec<HistoryEvent>, JournalError>> = HashMap::new();
+    for (id, seq, text) in rows {
+        let run = RunId(id);
+        let entry = events.entry(run).or_insert_with(|| Ok(Vec::new()));
+        if let Ok(list) = entry {
+            match serde_json::from_str::<HistoryEvent>(&text) {
+                Ok(event) => list.push(event),
+                Err(e) => *entry = Err(JournalError::CorruptEvent { run, seq: to_u64(seq), detail: e.to_string() }),
+            }
+        }
+    }
+    Ok(events.into_iter().map(|(run, r)| (run, r.map(Arc::from))).collect())
 }
 
 pub(crate) async fn active_runs(pool: &PgPool) -> Result<Vec<RunId>, JournalError> {

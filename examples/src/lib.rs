@@ -226,5 +226,20 @@ pub mod subscription {
     }
 }
 
+/// `url` with its database replaced by `db` (query parameters kept), for
+/// the benches that create a database of their own.
+pub fn with_database(url: &str, db: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[after_scheme..].find('/') {
+        Some(slash) => &base[..after_scheme + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
 pub mod onboarding;
 pub mod workload;

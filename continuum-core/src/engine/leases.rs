@@ -5,12 +5,14 @@
 //! Leases are taken when a run is loaded (`recovery.rs`) or created (the
 //! commit); this file only keeps them and lets them go.
 
+use std::time::Duration;
+
 use tracing::{info, warn};
 
 use super::Engine;
 use crate::error::JournalError;
 use crate::ids::RunId;
-use crate::journal::Lease;
+use crate::journal::{Lease, PendingWork};
 
 impl Engine {
     /// Renews the leases of the runs this engine serves (dropping those
@@ -52,28 +54,71 @@ impl Engine {
 
     /// Adopts runs no process holds — their owner stopped renewing its
     /// lease, let go of them on shutdown, or never held them (a client
-    /// started them) — that this process can serve. Stages.
+    /// started them) — that this process can serve. Batches of
+    /// 256 runs are taken over and read in one
+    /// [`Journal::load_runs`](crate::journal::Journal::load_runs) and one
+    /// `pending_work` call, then replayed. Stages.
     pub async fn adopt_orphans(&mut self) {
         if self.draining {
             return;
         }
         loop {
-            match self.journal.claim_orphaned_runs(64, &self.servable()).await {
-                Ok(runs) => {
-                    let full = runs.len() >= 64;
-                    for run in runs {
-                        info!(run_id = %run, "adopting a run no process holds");
-                        self.ensure_live(run).await;
-                    }
-                    if !full {
-                        return;
-                    }
-                }
+            let runs = match self.journal.claim_orphaned_runs(ADOPTION_BATCH, &self.servable()).await {
+                Ok(runs) => runs,
                 Err(e) => {
                     warn!(error = %e, "looking for orphaned runs failed; retrying at the next renewal");
                     return;
                 }
+            };
+            let full = runs.len() >= ADOPTION_BATCH;
+            if runs.is_empty() {
+                return;
+            }
+            info!(runs = runs.len(), "adopting runs no process holds");
+            if let Err(e) = self.prefetch(&runs).await {
+                warn!(error = %e, "reading orphaned runs failed; loading them one by one");
+            }
+            for run in runs {
+                let lease = self.prefetched.get(&run).map(|(l, _)| l.lease.clone());
+                if !self.ensure_live(run).await
+                    && let Some(lease) = lease
+                    && !self.parked.contains_key(&run)
+                {
+                    // Taken over but not served here after all: let go at once.
+                    let _ = self.journal.release_run(&lease, Duration::ZERO).await;
+                }
+            }
+            self.prefetched.clear();
+            if !full {
+                return;
             }
         }
     }
+
+    /// Takes over and reads a batch of runs for [`adopt_orphans`](Self::adopt_orphans).
+    async fn prefetch(&mut self, runs: &[RunId]) -> Result<(), JournalError> {
+        let loaded = self.journal.load_runs(runs).await?;
+        let ids: Vec<RunId> = loaded.iter().map(|l| l.info.id).collect();
+        let mut pending = self.journal.pending_work(&ids).await?;
+        for l in loaded {
+            let run = l.info.id;
+            let mine = PendingWork {
+                tasks: take_where(&mut pending.tasks, |t| t.run == run),
+                signals: take_where(&mut pending.signals, |(r, _)| *r == run),
+                children: take_where(&mut pending.children, |c| c.parent == run),
+            };
+            self.prefetched.insert(run, (l, mine));
+        }
+        Ok(())
+    }
+}
+
+/// Runs adopted per batch.
+const ADOPTION_BATCH: usize = 256;
+
+/// Moves the items matching `pick` out of `items`, in order.
+fn take_where<T>(items: &mut Vec<T>, pick: impl Fn(&T) -> bool) -> Vec<T> {
+    let (taken, kept) = std::mem::take(items).into_iter().partition(|t| pick(t));
+    *items = kept;
+    taken
 }

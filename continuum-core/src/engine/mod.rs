@@ -112,6 +112,10 @@ pub struct Engine {
     /// Shutting down: takes no new runs (no adoption, no starts) and lets
     /// go of those it holds.
     draining: bool,
+    /// Runs of an adoption batch, taken over and read by one
+    /// [`Journal::load_runs`] call, with their pending work: `load`
+    /// consumes them instead of reading each run again.
+    prefetched: HashMap<RunId, (crate::journal::LoadedRun, crate::journal::PendingWork)>,
     /// This engine's identity in the journal's version registrations.
     process: uuid::Uuid,
     /// Workflow versions other live processes serve (and this one may not).
@@ -155,6 +159,7 @@ impl Engine {
             wake_soon: Vec::new(),
             refused: Vec::new(),
             draining: false,
+            prefetched: HashMap::new(),
             process: uuid::Uuid::new_v4(),
             elsewhere: HashSet::new(),
             handed_back: Vec::new(),

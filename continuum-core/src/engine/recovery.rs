@@ -7,6 +7,7 @@
 //! whose version another live process serves is left to it, and one that
 //! drifts on a version it did not start on is suspended, never failed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tracing::{debug, error, info, warn};
@@ -106,7 +107,12 @@ impl Engine {
     }
 
     async fn load_inner(&mut self, run: RunId) -> Result<(), JournalError> {
-        let info = self.journal.run_info(run).await?;
+        // Adopted in a batch: taken over and read already.
+        let mut prefetched = self.prefetched.remove(&run);
+        let info = match &prefetched {
+            Some((loaded, _)) => loaded.info.clone(),
+            None => self.journal.run_info(run).await?,
+        };
         if info.status.is_terminal() {
             return Err(JournalError::RunTerminal { run, status: info.status });
         }
@@ -141,17 +147,22 @@ impl Engine {
         };
         // A run kept parked is ours only if our lease still holds: another
         // process may have adopted it while our renewals failed.
-        let lease = match self.parked.get(&run) {
-            Some(kept) => {
+        let lease = match (prefetched.as_ref().map(|(l, _)| l.lease.clone()), self.parked.get(&run)) {
+            (Some(lease), _) => lease,
+            (None, Some(kept)) => {
                 let lease = self.journal.reacquire_run(kept).await?;
                 // Kept parked under the new lease if a read below fails:
                 // the next try re-takes this one, not the one it replaced.
                 self.parked.insert(run, lease.clone());
                 lease
             }
-            None => self.journal.acquire_run(run).await?,
+            (None, None) => self.journal.acquire_run(run).await?,
         };
-        let history = match self.journal.history(run).await {
+        let read = match &mut prefetched {
+            Some((loaded, _)) => std::mem::replace(&mut loaded.history, Ok(Arc::from(Vec::new()))),
+            None => self.journal.history(run).await,
+        };
+        let history = match read {
             Ok(history) => history,
             Err(JournalError::CorruptEvent { run, seq, detail }) => {
                 // The history cannot be replayed: fail the run, naming the
@@ -165,7 +176,10 @@ impl Engine {
         };
         // Everything read before anything is armed: a failed read leaves
         // no timer behind.
-        let pending = self.journal.pending_work(&[run]).await?;
+        let pending = match prefetched {
+            Some((_, pending)) => pending,
+            None => self.journal.pending_work(&[run]).await?,
+        };
         let now = self.clock.now();
         self.stats.runs_replayed += 1;
         self.stats.events_replayed += history.len() as u64;

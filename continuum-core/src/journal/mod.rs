@@ -88,6 +88,18 @@ pub struct MailboxSignal {
     pub payload: Payload,
 }
 
+/// A run taken over and read in one go by [`Journal::load_runs`].
+#[derive(Debug, Clone)]
+pub struct LoadedRun {
+    /// The run's row.
+    pub info: RunInfo,
+    /// The fresh lease the caller now holds.
+    pub lease: Lease,
+    /// Its history, or why it cannot be read (`CorruptEvent` for an event
+    /// that does not decode).
+    pub history: Result<Arc<[HistoryEvent]>, JournalError>,
+}
+
 /// The storage behind the runtime.
 #[async_trait]
 pub trait Journal: Send + Sync + 'static {
@@ -262,6 +274,27 @@ pub trait Journal: Send + Sync + 'static {
     /// counted — a hand-over is not a failure. Tasks whose lease was lost
     /// or that finished meanwhile are left as they are.
     async fn release_tasks(&self, leases: &[TaskLease]) -> Result<(), JournalError>;
+
+    /// Takes over `runs` (a fresh lease each, fencing out any previous
+    /// holder, as [`acquire_run`](Self::acquire_run)) and reads each one's
+    /// row and history, for a process adopting many runs at once. Runs
+    /// that are missing or no longer running are left out. A journal
+    /// shared by several processes does it in a few round trips for the
+    /// whole batch.
+    async fn load_runs(&self, runs: &[RunId]) -> Result<Vec<LoadedRun>, JournalError> {
+        let mut loaded = Vec::with_capacity(runs.len());
+        for &run in runs {
+            let lease = match self.acquire_run(run).await {
+                Ok(lease) => lease,
+                Err(JournalError::RunNotFound(_) | JournalError::RunTerminal { .. }) => continue,
+                Err(e) => return Err(e),
+            };
+            let info = self.run_info(run).await?;
+            let history = self.history(run).await;
+            loaded.push(LoadedRun { info, lease, history });
+        }
+        Ok(loaded)
+    }
 
     /// Work waiting in the journal for `runs`: finished activity tasks
     /// whose outcome is not in their run's history, unconsumed mailbox

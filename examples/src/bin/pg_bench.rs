@@ -80,19 +80,6 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[idx.min(sorted.len() - 1)]
 }
 
-fn with_database(url: &str, db: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
-    let after_scheme = base.find("://").map_or(0, |i| i + 3);
-    let base = match base[after_scheme..].find('/') {
-        Some(slash) => &base[..after_scheme + slash],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{base}/{db}?{q}"),
-        None => format!("{base}/{db}"),
-    }
-}
-
 async fn commits(journal: &PostgresJournal) -> anyhow::Result<i64> {
     // Other backends flush their statistics about once a second when idle.
     tokio::time::sleep(Duration::from_millis(1500)).await;
@@ -107,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
     let name = format!("continuum_bench_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(&args.database_url).await.context("connect to the server")?;
     sqlx::query(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await?;
-    let result = run(&args, &with_database(&args.database_url, &name)).await;
+    let result = run(&args, &continuum_examples::with_database(&args.database_url, &name)).await;
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).execute(&mut admin).await?;
     result
 }
