@@ -98,12 +98,7 @@ impl Client {
     pub fn with_max_payload(journal: Arc<dyn Journal>, max_payload: usize) -> Self {
         let outcomes = Arc::new(Outcomes::default());
         let watcher = tokio::spawn(watch_remote_outcomes(journal.clone(), outcomes.clone()));
-        let canceller = Engine::new(
-            journal.clone(),
-            Arc::new(SystemClock) as Arc<dyn Clock>,
-            Arc::new(Registry::new()),
-            EngineConfig { max_payload_bytes: max_payload, ..EngineConfig::default() },
-        );
+        let canceller = canceller(&journal, max_payload);
         Self {
             inner: Arc::new(Inner {
                 journal,
@@ -446,8 +441,14 @@ impl Client {
         match (&self.inner.engine, &self.inner.canceller) {
             (Some(engine), _) => {
                 let (reply, rx) = oneshot::channel();
-                engine.send(Command::Cancel(run, reason, reply)).map_err(|_| CancelError::Shutdown)?;
-                rx.await.map_err(|_| CancelError::Shutdown)?
+                if engine.send(Command::Cancel(run, reason.clone(), reply)).is_ok()
+                    && let Ok(answer) = rx.await
+                {
+                    return answer;
+                }
+                // The runtime has shut down: cancel as a client that hosts
+                // nothing does.
+                canceller(&self.inner.journal, self.inner.max_payload).cancel(run, reason).await
             }
             (None, Some(canceller)) => canceller.lock().await.cancel(run, reason).await,
             (None, None) => Err(CancelError::Shutdown),
@@ -540,6 +541,16 @@ impl Client {
 }
 
 /// The journal's error for a reference that names no run.
+/// An engine that hosts nothing, for cancels through the journal alone.
+fn canceller(journal: &Arc<dyn Journal>, max_payload: usize) -> Engine {
+    Engine::new(
+        journal.clone(),
+        Arc::new(SystemClock) as Arc<dyn Clock>,
+        Arc::new(Registry::new()),
+        EngineConfig { max_payload_bytes: max_payload, ..EngineConfig::default() },
+    )
+}
+
 fn not_found(target: RunRef) -> JournalError {
     match target {
         RunRef::Run(run) => JournalError::RunNotFound(run),

@@ -49,9 +49,11 @@ impl Runtime {
     /// A grace of zero stops running attempts at once (nothing journaled
     /// is lost). Calling it again, or concurrently, waits for the first
     /// call and returns what it returned. Afterwards the runtime runs
-    /// nothing; [`signal`](Self::signal), [`await_outcome`](Self::await_outcome),
-    /// [`get_run`](Self::get_run) and [`history`](Self::history) still work
-    /// through the journal, and starts are journaled for other processes.
+    /// nothing; [`signal`](Self::signal), [`cancel`](Self::cancel),
+    /// [`await_outcome`](Self::await_outcome), [`get_run`](Self::get_run)
+    /// and [`history`](Self::history) still work through the journal, as a
+    /// [`Client`](super::Client)'s do, and starts are journaled for other
+    /// processes.
     ///
     /// Dropping the last clone of a runtime without calling this is a
     /// crash as far as the journal can tell: its runs and tasks are taken
