@@ -189,12 +189,15 @@ async fn workers_restarted_gracefully_under_load_hand_over_every_run_without_con
     let handed: usize = (0..4)
         .map(|wave| {
             let which = wave % 2;
-            std::fs::read_to_string(log(&format!("{which}-{wave}"))).unwrap_or_default().matches("adopting").count()
+            std::fs::read_to_string(log(&format!("{which}-{wave}")))
+                .unwrap_or_default()
+                .matches("adopting runs no process holds")
+                .count()
         })
         .sum();
     println!(
         "{RUNS} runs, {restarts} graceful restarts under load: every run completed, every activity on its first \
-         attempt; longest stall of any run {longest:?}; runs adopted by restarted workers {handed}"
+         attempt; longest stall of any run {longest:?}; adoption batches by restarted workers {handed}"
     );
     // A hand-over that waited for a lease would stall a run for the whole
     // 30 s lease.

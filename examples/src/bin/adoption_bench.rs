@@ -31,6 +31,10 @@ struct Args {
     /// Runs to adopt.
     #[arg(long, default_value_t = 10_000)]
     runs: u32,
+    /// Activity steps each run takes before it parks (its history has
+    /// 2 × steps + 2 events).
+    #[arg(long, default_value_t = 1)]
+    steps: u32,
     /// The run lease, in milliseconds: adoption starts once it lapses.
     #[arg(long, default_value_t = 2_000)]
     lease_ms: u64,
@@ -39,15 +43,18 @@ struct Args {
     owner: Option<String>,
 }
 
-/// One step, then a wait for a signal that never comes.
 #[activity]
 async fn step(n: u32) -> Result<u32, ActivityError> {
     Ok(n + 1)
 }
 
+/// `steps` activity steps, then a wait for a signal that never comes.
 #[workflow]
-async fn parked(ctx: &WorkflowContext, n: u32) -> Result<u32, WorkflowError> {
-    let n = ctx.activity(step, n).await?;
+async fn parked(ctx: &WorkflowContext, steps: u32) -> Result<u32, WorkflowError> {
+    let mut n = 0;
+    for _ in 0..steps {
+        n = ctx.activity(step, n).await?;
+    }
     let more: u32 = ctx.signal("wake").await?;
     Ok(n + more)
 }
@@ -73,7 +80,7 @@ async fn owner(url: &str, args: &Args) -> anyhow::Result<()> {
         .await?;
     let mut started = Vec::with_capacity(args.runs as usize);
     for chunk in (0..args.runs).collect::<Vec<_>>().chunks(500) {
-        let starts = chunk.iter().map(|n| runtime.start(parked, *n, StartOptions::default()));
+        let starts = chunk.iter().map(|_| runtime.start(parked, args.steps, StartOptions::default()));
         for run in futures::future::join_all(starts).await {
             started.push(run?.id());
         }
@@ -107,7 +114,7 @@ async fn adopt(url: &str, args: &Args) -> anyhow::Result<()> {
     // The owner, in its own process.
     let mut child = Command::new(std::env::current_exe()?)
         .args(["--database-url", &args.database_url, "--runs", &args.runs.to_string()])
-        .args(["--lease-ms", &args.lease_ms.to_string(), "--owner", url])
+        .args(["--lease-ms", &args.lease_ms.to_string(), "--steps", &args.steps.to_string(), "--owner", url])
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;
@@ -150,6 +157,7 @@ async fn adopt(url: &str, args: &Args) -> anyhow::Result<()> {
     println!("|---|---|");
     println!("| runs parked by the owner (set-up) | {} in {:.1} s |", args.runs, setup.as_secs_f64());
     println!("| run lease | {} ms |", args.lease_ms);
+    println!("| events per history | {} |", 2 * args.steps + 2);
     println!("| every run live again, from the SIGKILL | {:.2} s |", from_kill.as_secs_f64());
     println!("| … from the lease lapse | {:.2} s |", after_lapse.as_secs_f64());
     println!("| runs / events replayed | {} / {} |", stats.runs_replayed, stats.events_replayed);
